@@ -68,9 +68,16 @@ def rotation_about_up(theta: np.ndarray | float) -> np.ndarray:
 
 
 def rotate_about_up(points: np.ndarray, theta: np.ndarray | float) -> np.ndarray:
-    """Rotate (..., J, 3) prior-frame points about the y axis by ``theta`` (shape (...))."""
-    rotation = rotation_about_up(theta)
-    return np.asarray(points) @ np.swapaxes(rotation, -1, -2)
+    """Rotate (..., J, 3) prior-frame points about the y axis by ``theta`` (shape (...)).
+
+    Equal to ``points @ rotation_about_up(theta).T``, written out (a batched 3x3 product is
+    several times slower on large stacks).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)[..., None]
+    c, s = np.cos(theta), np.sin(theta)
+    x, y, z = points[..., 0], points[..., 1], points[..., 2]
+    return np.stack([c * x + s * z, y, c * z - s * x], axis=-1)
 
 
 def weak_perspective(points: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:

@@ -23,6 +23,9 @@ DEFAULT_COMPONENTS = 3
 DEFAULT_BASIS = 12
 """Basis size J of every component (chosen in benchmarks/prior_quality.py)."""
 
+ALIGNMENT_FINAL_SWEEPS = 3
+"""Rotation/PPCA alternations of section 4.1 once the basis has its full size."""
+
 SEED_SUBSAMPLE = 4000
 """Aligned poses among which section 4.2's greedy seeding runs (its cost is quadratic)."""
 
@@ -87,11 +90,11 @@ def fit_prior(poses_world: np.ndarray, joint_set: str | JointSet = "h36m17", n_c
     seconds = {}
 
     t0 = time.perf_counter()
-    with tqdm(total=n_basis * 3, desc="aligning (4.1)", disable=not progress, unit="sweep") as bar:
+    with tqdm(total=n_basis - 1 + ALIGNMENT_FINAL_SWEEPS, desc="aligning (4.1)", disable=not progress, unit="sweep") as bar:
         def on_sweep(size, objective):
             bar.set_postfix(basis=size, nll=f"{objective:.2f}")
             bar.update()
-        alignment = align_poses(poses, n_basis, dim=dim, sweeps_per_size=3, progress=on_sweep)
+        alignment = align_poses(poses, n_basis, dim=dim, final_sweeps=ALIGNMENT_FINAL_SWEEPS, progress=on_sweep)
     aligned = unrotate(poses, alignment.angles).reshape(len(poses), -1)
     seconds["alignment"] = time.perf_counter() - t0
 
