@@ -77,7 +77,8 @@ def rotate_about_up(points: np.ndarray, theta: np.ndarray | float) -> np.ndarray
     theta = np.asarray(theta, dtype=np.float64)[..., None]
     c, s = np.cos(theta), np.sin(theta)
     x, y, z = points[..., 0], points[..., 1], points[..., 2]
-    return np.stack([c * x + s * z, y, c * z - s * x], axis=-1)
+    new_x = c * x + s * z
+    return np.stack([new_x, np.broadcast_to(y, new_x.shape), c * z - s * x], axis=-1)
 
 
 def weak_perspective(points: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
@@ -195,8 +196,7 @@ def procrustes_align(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     s0, t0 = source - mu_s, target - mu_t
     cov = np.swapaxes(t0, -1, -2) @ s0  # (..., D, D)
     u, sv, vt = np.linalg.svd(cov)
-    sign = np.sign(np.linalg.det(u @ vt))
-    sign[sign == 0] = 1
+    sign = np.where(np.linalg.det(u @ vt) < 0, -1.0, 1.0)
     d = np.ones(sv.shape)
     d[..., -1] = sign
     rotation = (u * d[..., None, :]) @ vt

@@ -25,10 +25,13 @@ from ..skeleton import JointSet, get_joint_set
 from .alignment import best_yaw, unrotate
 from .ppca import PPCA
 
-__all__ = ["FORMAT_VERSION", "PosePrior", "to_model_space", "check_poses"]
+__all__ = ["FORMAT_VERSION", "DEFAULT_PRIOR_PATH", "PosePrior", "to_model_space", "check_poses"]
 
 FORMAT_VERSION = 1
 """Version of the ``.npz`` layout written by :meth:`PosePrior.save`."""
+
+DEFAULT_PRIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "h36m_prior.npz"
+"""The shipped prior, fitted on Human3.6M S1, S5, S6, S7, S8 (``make prior`` re-creates it)."""
 
 _ARRAYS = ("means", "bases", "variances", "noise", "weights")
 
@@ -111,14 +114,24 @@ class PosePrior:
         """(K, L, 3) component means in mm, y up, root-relative."""
         return self.to_millimetres(self.means)
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """Draw (n, L, 3) poses in model space (no rotation), using the component noise."""
+    def sample(self, n: int, seed: int | None = None, component: int | None = None) -> np.ndarray:
+        """Draw (n, L, 3) model-space poses (no rotation), with the component noise.
+
+        Args:
+            n: how many.
+            seed: random seed.
+            component: draw from this component only (default: from the mixture).
+        """
         rng = np.random.default_rng(seed)
-        which = rng.choice(self.n_components, size=n, p=self.weights)
+        if component is None:
+            which = rng.choice(self.n_components, size=n, p=self.weights)
+        elif 0 <= component < self.n_components:
+            which = np.full(n, component)
+        else:
+            raise ValueError(f"component must be in [0, {self.n_components}), got {component}")
         coeffs = rng.standard_normal((n, self.n_basis)) * np.sqrt(self.variances[which])
-        flat = self.means[which].reshape(n, -1) + np.einsum("nj,njd->nd", coeffs, self.bases[which].reshape(n, self.n_basis, -1))
-        noise = rng.standard_normal(flat.shape) * np.sqrt(self.noise[which])[:, None]
-        poses = (flat + noise).reshape(n, -1, 3)
+        poses = self.means[which] + np.einsum("nj,njlc->nlc", coeffs, self.bases[which])
+        poses = poses + rng.standard_normal(poses.shape) * np.sqrt(self.noise[which])[:, None, None]
         return poses - poses.mean(axis=1, keepdims=True)  # noise stays in the centred subspace
 
     # ---- poses in -----------------------------------------------------------------
@@ -177,6 +190,11 @@ class PosePrior:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    @classmethod
+    def default(cls) -> "PosePrior":
+        """The prior shipped with poselift (:data:`DEFAULT_PRIOR_PATH`)."""
+        return cls.load(DEFAULT_PRIOR_PATH)
 
     @classmethod
     def load(cls, path: str | Path) -> "PosePrior":

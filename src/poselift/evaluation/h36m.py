@@ -1,0 +1,206 @@
+"""The Human3.6M protocols of section 6, for lifting 2D joints to 3D.
+
+Each test frame of each camera is lifted on its own (no temporal smoothing), with the
+camera's known rotation as the E of eq. 4 (its yaw is absorbed by the searched angle), and
+the answer is compared, in that camera's frame, with the ground truth:
+
+=========  ===========================  ==========  =======  ======  ====================
+protocol   test subjects (paper)        frames      cameras  joints  alignment
+=========  ===========================  ==========  =======  ======  ====================
+#1         S9, S11                      every 5th   all 4    17      root (pelvis) joints
+#2         S11 (trained also on S9)     every 64th  all 4    14      Procrustes (similarity)
+#3         S9, S11                      every one   cam 3    14      Procrustes
+=========  ===========================  ==========  =======  ======  ====================
+
+S11 is sealed here, so S9 stands in by default (``--subjects`` takes any list). "Cam 3" is
+the third camera in the usual order, 58860488; "trial 1" of protocol #3 is the first of an
+action's two sequences in name order ("Directions" before "Directions 1", "Sitting 1"
+before "Sitting 2"). The 14 joints are H36M-17 without pelvis, spine and neck/nose (the LSP
+joints, with H36M's thorax for LSP's neck). Every protocol reports both MPJPE (root
+aligned) and PA-MPJPE, per action and averaged over actions, as in Tables 1 and 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..datasets import h36m
+from ..geometry import PRIOR_FROM_WORLD
+from ..lifting import Lifter
+from ..prior.model import PosePrior
+from ..skeleton import H36M17, convert, get_joint_set
+from .metrics import mpjpe, pa_mpjpe
+
+__all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "evaluate_h36m", "format_table"]
+
+FOURTEEN_JOINTS = tuple(j for j, n in enumerate(H36M17.joints) if n not in ("pelvis", "spine", "neck_nose"))
+"""Indices of the 14 joints of protocols #2 and #3."""
+
+# OpenCV camera axes (y down, z forward) -> the lifter's view axes (y up, z towards the camera)
+_VIEW_FROM_OPENCV = np.diag([1.0, -1.0, -1.0])
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One evaluation protocol: which frames and joints, and how poses are aligned."""
+
+    name: str
+    step: int
+    cameras: tuple[str, ...]
+    first_trial_only: bool
+    joints: tuple[int, ...]
+    headline: str  # "mpjpe" or "pa_mpjpe": the paper's metric for this protocol
+
+
+PROTOCOLS = {
+    1: Protocol("#1", 5, h36m.CAMERA_ORDER, False, tuple(range(17)), "mpjpe"),
+    2: Protocol("#2", 64, h36m.CAMERA_ORDER, False, FOURTEEN_JOINTS, "pa_mpjpe"),
+    3: Protocol("#3", 1, (h36m.CAMERA_ORDER[2],), True, FOURTEEN_JOINTS, "pa_mpjpe"),
+}
+
+
+def camera_lift_rotation(camera) -> np.ndarray:
+    """The E of eq. 4 for an H36M camera: prior frame -> the camera's view axes."""
+    return _VIEW_FROM_OPENCV @ camera.rotation @ PRIOR_FROM_WORLD.T
+
+
+def _first_trials(sequences: list[str]) -> set[str]:
+    by_action: dict[str, list[str]] = {}
+    for name in sorted(sequences):
+        by_action.setdefault(h36m.action_of(name), []).append(name)
+    return {names[0] for names in by_action.values()}
+
+
+def _load_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
+    """2D input other than ground truth: (sequence, camera) -> (frames, J, 2), joint set."""
+    if source == "sh":
+        return h36m.load_detections_sh(subject, data_dir), "sh16"
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such 2D input file (expected gt, sh or an .npz)")
+    try:
+        with np.load(path) as archive:
+            entries = {k: archive[k] for k in archive.files}
+    except Exception as err:
+        raise ValueError(f"{path}: not a readable .npz of 2D detections ({err})") from err
+    joint_set = str(entries.pop("joint_set", "")) or None
+    out = {}
+    for key, points in entries.items():
+        if not key.startswith(f"{subject}/"):
+            continue
+        sequence, _, camera = key[len(subject) + 1:].rpartition(".")
+        out[(sequence.replace("_", " "), camera)] = points
+    if not out:
+        raise ValueError(f"{path}: no entries for {subject}; keys must look like '{subject}/Walking_1.54138969'")
+    num_joints = next(iter(out.values())).shape[-2]
+    if joint_set is None:
+        joint_set = {16: "sh16", 17: "h36m17", 14: "lsp14"}.get(num_joints)
+        if joint_set is None:
+            raise ValueError(f"{path}: {num_joints} joints per pose; add a 'joint_set' entry naming the set")
+    return out, joint_set
+
+
+def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
+                  data_dir=None, progress: bool = False, approximate_weight: float = 1.0, **lift_options) -> dict:
+    """Run a protocol: lift every selected frame and measure it.
+
+    Args:
+        prior: the pose prior to lift with.
+        protocol: 1, 2 or 3.
+        source: ``"gt"`` (ground-truth 3D projected with the full camera model), ``"sh"``
+            (the Stacked-Hourglass detections) or the path of an ``.npz`` laid out like
+            ``detections_sh`` with keys ``"<subject>/<Sequence_name>.<camera>"``.
+        subjects: test subjects.
+        data_dir: folder laid out like ``shared/data`` (default: :func:`data_root`).
+        progress: show a progress bar.
+        approximate_weight: lifting weight of joints the input only approximates (the
+            Stacked-Hourglass spine and head); joints it lacks get 0.
+        **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
+            regularization, scale_prior).
+
+    Returns:
+        A dict with the protocol, per-action and average MPJPE and PA-MPJPE (mm), frame
+        counts and a description of the input.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be 1, 2 or 3, got {protocol}")
+    spec = PROTOCOLS[protocol]
+    cameras = h36m.load_cameras(data_dir)
+    errors: dict[str, dict[str, list]] = {}
+    jobs = []
+    for subject in subjects:
+        poses = h36m.load_poses_3d(subject, data_dir)
+        inputs, input_set = (None, "h36m17") if source == "gt" else _load_input(source, subject, data_dir)
+        keep = _first_trials(list(poses)) if spec.first_trial_only else set(poses)
+        for camera in cameras[subject]:
+            if camera.name in spec.cameras:
+                jobs += [(subject, seq, camera, poses[seq], inputs, input_set) for seq in sorted(keep)]
+    lifters: dict[tuple[str, str], Lifter] = {}
+    for subject, sequence, camera, world, inputs, input_set in tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}"):
+        world = world[:: spec.step].astype(np.float64)
+        truth = camera.world_to_camera(world)
+        if inputs is None:
+            points, weights = camera.project(world), None
+        else:
+            key = (sequence, camera.name)
+            if key not in inputs:
+                raise ValueError(f"2D input has no entry for {subject} {sequence!r} camera {camera.name}")
+            conversion = convert(inputs[key][:: spec.step], get_joint_set(input_set), H36M17)
+            points = conversion.points
+            weights = conversion.weights.copy()
+            for name in conversion.approximate:
+                weights[..., H36M17.index(name)] *= approximate_weight
+        if len(points) != len(truth):
+            raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
+                             f"but {len(truth)} 3D frames")
+        rotation = camera_lift_rotation(camera)
+        lifter_key = (subject, camera.name)
+        if lifter_key not in lifters:
+            lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
+        lifted = lifters[lifter_key].lift(points, weights)
+        predicted = lifted.pose_3d @ (_VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
+        joints = list(spec.joints)
+        bucket = errors.setdefault(h36m.action_of(sequence), {"mpjpe": [], "pa_mpjpe": []})
+        bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
+                                     root=None))
+        bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
+
+    per_action = {action: {m: float(np.concatenate(v).mean()) for m, v in metrics.items()}
+                  for action, metrics in sorted(errors.items())}
+    frames = {action: int(sum(len(x) for x in metrics["mpjpe"])) for action, metrics in sorted(errors.items())}
+    all_frames = {m: float(np.concatenate([np.concatenate(e[m]) for e in errors.values()]).mean())
+                  for m in ("mpjpe", "pa_mpjpe")}
+    return {
+        "protocol": spec.name,
+        "headline": spec.headline,
+        "subjects": list(subjects),
+        "input": source,
+        "frame_step": spec.step,
+        "cameras": list(spec.cameras),
+        "first_trial_only": spec.first_trial_only,
+        "joints": [H36M17.joints[j] for j in spec.joints],
+        "prior": prior.describe(),
+        "per_action": per_action,
+        "frames": frames,
+        "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in ("mpjpe", "pa_mpjpe")},
+        "average_over_frames": all_frames,
+    }
+
+
+def format_table(result: dict) -> str:
+    """The per-action table of a result, like the paper's Tables 1 and 2."""
+    lines = [f"Human3.6M protocol {result['protocol']}, subjects {' '.join(result['subjects'])}, "
+             f"input {result['input']}, every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
+             f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
+             f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}"]
+    for action, values in result["per_action"].items():
+        lines.append(f"{action:<14}{result['frames'][action]:>8}{values['mpjpe']:>10.1f}{values['pa_mpjpe']:>13.1f}")
+    avg, all_frames = result["average_over_actions"], result["average_over_frames"]
+    total = sum(result["frames"].values())
+    lines.append(f"{'Average':<14}{total:>8}{avg['mpjpe']:>10.1f}{avg['pa_mpjpe']:>13.1f}")
+    lines.append(f"{'(all frames)':<14}{total:>8}{all_frames['mpjpe']:>10.1f}{all_frames['pa_mpjpe']:>13.1f}")
+    return "\n".join(lines)

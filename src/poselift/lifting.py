@@ -1,0 +1,328 @@
+"""Section 5.3: lifting 2D joints to the most probable 3D pose under the prior.
+
+For 2D joints ``Y`` (L, 2) in pixels, find a ground-plane rotation ``R(theta)``, a scale
+``s``, a translation ``t`` and coefficients ``a`` of a mixture component ``k`` minimising
+eq. 4 with per-joint weights ``w``::
+
+    sum_l w_l |Y_l - s Pi E R (mu_k + a . e_k)_l - t|^2 + s^2 sum_j (noise_k / var_kj) a_j^2
+        + beta W (s - s_k)^2 / s_k^2
+
+Pi is weak perspective (image y down), E an optional known camera rotation. The first
+prior term is the PPCA posterior's: the coefficients' Gaussian prior in the units of the
+data term, so the answer does not depend on the size of the person in pixels. The second,
+a weak Gaussian prior on the scale around ``s_k``, the scale at which the component's mean
+pose would cover the 2D points (W: the summed weights), is not in the paper: without it the
+reparameterisation below lets ``s`` shrink towards 0 while ``a = (s a) / s`` explodes, which
+happens on noisy detections. For a fixed rotation and component the problem is linear
+ridge regression in ``z = (s, s a)`` (the paper's footnote 3); ``t`` is removed by
+(weighted) centring. 2D poses are first centred and scaled to unit spread.
+
+Speed (see README "Lifting fast"): with ``A = Pi E R [mu, e]`` (2L x (J+1)), the prior
+precision ``P`` and the Cholesky factor ``G = A^T W A + P = L L^T``, the rows
+``H = L^-1 A^T W`` turn a centred pose ``y`` into ``h = H y + o`` (``o = L^-1 P z_0``
+from the scale prior's centre ``z_0``), whose cost is ``y^T W y + z_0^T P z_0 - |h|^2`` and
+whose solution is ``z = L^-T h``. Stacking ``H`` (and the row that
+gives ``s``) for every component and angle of the grid makes the whole search one matrix
+product per visibility pattern. The best angle is then refined on a finer grid around it
+(:data:`REFINE_STEPS` per coarse step), again by stored matrices.
+
+Every component is solved and the lowest cost of eq. 4 wins ("solve for each Gaussian
+independently and select the most probable solution"); solutions with ``s <= 0`` (a
+mirrored, upside-down body) are not allowed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import WEAK_PERSPECTIVE, rotate_about_up
+from .prior.model import PosePrior
+
+__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
+
+DEFAULT_ANGLES = 80
+"""Ground-plane angles searched (section 5.3: "checking 80 locations")."""
+
+REFINE_STEPS = 8
+"""Fine angles per coarse step in the local refinement around the best coarse angle."""
+
+SCALE_PRIOR = 0.1
+"""Weight beta of the scale prior (not in the paper; see the module text)."""
+
+MIN_VISIBLE_JOINTS = 5
+"""Fewest joints with a non-zero weight that a pose may be lifted from."""
+
+_PATTERN_CACHE = 64  # weight patterns whose solver banks a Lifter keeps
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """The result of lifting a batch of 2D poses; every field has the batch shape ``(...)`` first.
+
+    Attributes:
+        pose_3d: (..., L, 3) millimetres, relative to the root joint, in the prior's frame
+            (y up, z towards the camera) turned by ``angle``: as the camera sees the body.
+        angle: (...) ground-plane rotation in radians.
+        scale: (...) pixels per model unit (the ``s`` of eq. 4).
+        translation: (..., 2) pixels added after projection.
+        coefficients: (..., J) basis coefficients ``a`` of the chosen component.
+        component: (...) index of the mixture component chosen.
+        residual: (...) weighted squared 2D error of the fit, pixels^2.
+        cost: (...) eq. 4 at the optimum (residual plus prior term), pixels^2.
+        projected_2d: (..., L, 2) eq. 5: the 3D pose projected back into the image, pixels.
+    """
+
+    pose_3d: np.ndarray
+    angle: np.ndarray
+    scale: np.ndarray
+    translation: np.ndarray
+    coefficients: np.ndarray
+    component: np.ndarray
+    residual: np.ndarray
+    cost: np.ndarray
+    projected_2d: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Bank:
+    """Solver matrices of eq. 4 for one weight pattern: components x angles.
+
+    rows: (K, A, J+2, 2L): J+1 rows of ``H`` then the row giving ``s``.
+    offset: (K, A, J+2): what the scale prior adds to those rows' outputs.
+    constant: (K, A): the scale prior's ``z_0^T P z_0``, added to every cost.
+    back: (K, A, J+1, J+1): ``L^-T``, from ``h`` to ``z = (s, s a)``.
+    """
+
+    rows: np.ndarray
+    offset: np.ndarray
+    constant: np.ndarray
+    back: np.ndarray
+
+    def outputs(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For (n, 2L) centred poses with (n,) weighted squared norms: costs (K, A, n),
+        with ``inf`` where ``s <= 0``, and ``h`` (K, A, J+1, n)."""
+        k, a, r, _ = self.rows.shape
+        out = (self.rows.reshape(-1, y.shape[1]) @ y.T).reshape(k, a, r, len(y)) + self.offset[..., None]
+        h = out[:, :, :-1]
+        costs = norm + self.constant[..., None] - np.sum(h**2, axis=2)
+        costs[out[:, :, -1] <= 0] = np.inf
+        return costs, h
+
+
+class Lifter:
+    """Lifts 2D poses with a fixed prior, angle grid and camera rotation (section 5.3).
+
+    Building one precomputes the solver matrices of the unweighted problem; weighted
+    problems build (and keep) matrices for each distinct weight pattern they meet.
+
+    Args:
+        prior: the pose prior; its joint set is the one lifted.
+        angles: coarse ground-plane angles over the full circle (default 80, the paper's).
+        refine: fine angles per coarse step for the local refinement (0 or 1: none).
+        camera_rotation: optional (3, 3) known camera rotation E of eq. 4, applied after
+            the ground-plane rotation (e.g. a camera looking down at the person).
+        regularization: multiplier of the coefficients' prior term (1: the PPCA posterior's).
+        scale_prior: weight beta of the prior on the scale (0: none, as in the paper).
+    """
+
+    def __init__(self, prior: PosePrior, angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS,
+                 camera_rotation: np.ndarray | None = None, regularization: float = 1.0,
+                 scale_prior: float = SCALE_PRIOR):
+        if angles < 1:
+            raise ValueError(f"need at least one angle, got {angles}")
+        if regularization < 0 or scale_prior < 0:
+            raise ValueError(f"regularization and scale_prior must be non-negative, got {regularization}, {scale_prior}")
+        self.scale_prior = float(scale_prior)
+        self.prior = prior
+        self.refine = max(int(refine), 1)
+        self.angles = np.linspace(-np.pi, np.pi, angles, endpoint=False)
+        self.step = 2 * np.pi / angles
+        camera = np.eye(3) if camera_rotation is None else np.asarray(camera_rotation, dtype=np.float64)
+        if camera.shape != (3, 3) or not np.allclose(camera @ camera.T, np.eye(3), atol=1e-6):
+            raise ValueError("camera_rotation must be a 3x3 rotation matrix")
+        self.projection = WEAK_PERSPECTIVE @ camera  # (2, 3)
+        # [mu, e_1..e_J] per component: (K, J+1, L, 3)
+        self._shapes = np.concatenate([prior.means[:, None], prior.bases], axis=1)
+        precision = np.concatenate([np.zeros((prior.n_components, 1)),
+                                    regularization * prior.noise[:, None] / prior.variances], axis=1)
+        self._precision = precision  # (K, J+1)
+        self._num_joints = len(prior.joint_set)
+        self._fine_offsets = (np.arange(-self.refine + 1, self.refine) / self.refine) * self.step
+        self._banks: OrderedDict[bytes, tuple[_Bank, dict]] = OrderedDict()
+        self._bank_for(np.ones(self._num_joints))
+
+    # ---- solver matrices ------------------------------------------------------------
+    def _design(self, angles: np.ndarray, components: np.ndarray) -> np.ndarray:
+        """A = Pi E R(theta) [mu, e]: (len(components), A, 2L, J+1) for (A,) angles."""
+        shapes = self._shapes[components]  # (k, J+1, L, 3)
+        rotated = rotate_about_up(shapes[:, None], angles[None, :, None])  # (k, A, J+1, L, 3)
+        projected = rotated @ self.projection.T  # (k, A, J+1, L, 2)
+        k, a, j1 = projected.shape[:3]
+        return projected.reshape(k, a, j1, -1).swapaxes(-1, -2)
+
+    def _build(self, weights: np.ndarray, angles: np.ndarray, components: np.ndarray) -> _Bank:
+        design = self._design(angles, components)  # (k, A, 2L, J+1)
+        row_weights = np.repeat(weights, 2)  # (2L,) one per coordinate
+        total = weights.sum()
+        # weighted centring of every column removes the translation t exactly
+        per_joint = design.reshape(*design.shape[:2], self._num_joints, 2, design.shape[-1])
+        centre = np.einsum("kalcj,l->kacj", per_joint, weights) / total
+        centred = (per_joint - centre[:, :, None]).reshape(design.shape)
+        weighted = centred * row_weights[:, None]
+        # scale prior: s_k makes the mean's weighted spread equal the unit spread of y
+        mean_spread = np.sqrt(np.einsum("kar,kar->ka", weighted[..., 0], centred[..., 0]) / total)
+        expected_scale = 1.0 / mean_spread
+        scale_precision = self.scale_prior * total / expected_scale**2
+        precision = np.broadcast_to(self._precision[components][:, None], design.shape[:2] + (design.shape[-1],)).copy()
+        precision[..., 0] = scale_precision
+        gram = np.swapaxes(centred, -1, -2) @ weighted
+        gram += precision[..., :, None] * np.eye(design.shape[-1])
+        lower_inv = np.linalg.inv(np.linalg.cholesky(gram))
+        h_rows = lower_inv @ np.swapaxes(weighted, -1, -2)  # (k, A, J+1, 2L)
+        back = np.swapaxes(lower_inv, -1, -2)  # L^-T
+        s_row = np.einsum("kai,kair->kar", back[:, :, 0, :], h_rows)[:, :, None]
+        h_offset = lower_inv[..., 0] * (scale_precision * expected_scale)[..., None]  # L^-1 P z_0
+        s_offset = np.einsum("kai,kai->ka", back[:, :, 0, :], h_offset)[..., None]
+        return _Bank(np.concatenate([h_rows, s_row], axis=2), np.concatenate([h_offset, s_offset], axis=2),
+                     scale_precision * expected_scale**2, back)
+
+    def _bank_for(self, weights: np.ndarray) -> tuple[_Bank, dict]:
+        """The coarse bank (all components, all coarse angles) of a weight pattern, and its
+        dict of fine banks keyed by (component, coarse angle index)."""
+        key = weights.tobytes()
+        if key in self._banks:
+            self._banks.move_to_end(key)
+            return self._banks[key]
+        entry = (self._build(weights, self.angles, np.arange(self.prior.n_components)), {})
+        self._banks[key] = entry
+        if len(self._banks) > _PATTERN_CACHE:
+            self._banks.popitem(last=False)
+        return entry
+
+    # ---- lifting ----------------------------------------------------------------------
+    def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None) -> Lifted:
+        """Lift (..., L, 2) pixel joints; ``weights`` (..., L) in [0, 1], 0 = missing.
+
+        Joints with weight 0 may hold NaN; the prior fills them in.
+
+        Raises:
+            ValueError: wrong shape, NaN at a weighted joint, negative weights, fewer than
+                :data:`MIN_VISIBLE_JOINTS` weighted joints, or all points equal.
+        """
+        points, w, batch = self._check(points_2d, weights)
+        n = len(points)
+        total = w.sum(axis=1)
+        centre = np.einsum("nl,nlc->nc", w, np.where(w[..., None] > 0, points, 0.0)) / total[:, None]
+        centred = np.where(w[..., None] > 0, points - centre[:, None], 0.0)
+        spread = np.sqrt(np.einsum("nl,nlc->n", w, centred**2) / total)
+        if np.any(~(spread > 1e-9 * (1 + np.abs(centre).max(axis=1)))):
+            raise ValueError("cannot lift a pose whose weighted joints all lie at one point")
+        y = (centred / spread[:, None, None]).reshape(n, -1)  # unit spread: scale-free costs
+        norm = np.einsum("nl,nl->n", np.repeat(w, 2, axis=1), y * y)
+
+        component = np.empty(n, dtype=np.int64)
+        angle = np.empty(n)
+        cost = np.empty(n)
+        h = np.empty((n, self._shapes.shape[1]))
+        back = np.empty((n,) + (self._shapes.shape[1],) * 2)
+        patterns, inverse = np.unique(w, axis=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            frames = np.flatnonzero(inverse.ravel() == p)
+            self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, h, back)
+
+        z = np.einsum("nji,ni->nj", back, h)  # (s, s a)
+        scale_unit = z[:, 0]
+        coefficients = z[:, 1:] / scale_unit[:, None]
+        shape = self.prior.means[component] + np.einsum("nj,njlc->nlc", coefficients, self.prior.bases[component])
+        rotated = rotate_about_up(shape, angle)
+        scale = scale_unit * spread
+        projected = scale[:, None, None] * (rotated @ self.projection.T)
+        translation = centre - np.einsum("nl,nlc->nc", w, projected) / total[:, None]
+        projected += translation[:, None]
+        residual = np.einsum("nl,nl->n", w, np.sum((np.nan_to_num(points) - projected) ** 2, axis=-1))
+        return Lifted(
+            pose_3d=self.prior.to_millimetres(rotated).reshape(batch + rotated.shape[1:]),
+            angle=angle.reshape(batch),
+            scale=scale.reshape(batch),
+            translation=translation.reshape(batch + (2,)),
+            coefficients=coefficients.reshape(batch + coefficients.shape[1:]),
+            component=component.reshape(batch),
+            residual=residual.reshape(batch),
+            cost=(cost * spread**2).reshape(batch),
+            projected_2d=projected.reshape(batch + projected.shape[1:]),
+        )
+
+    def _solve_pattern(self, pattern, y, norm, frames, component, angle, cost, h, back) -> None:
+        coarse, fine_banks = self._bank_for(pattern)
+        costs, _ = coarse.outputs(y, norm)
+        flat_costs = costs.reshape(-1, len(y))
+        flat = np.argmin(flat_costs, axis=0)
+        if not np.all(np.isfinite(flat_costs[flat, np.arange(len(y))])):
+            raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
+        best_k, best_a = np.unravel_index(flat, costs.shape[:2])
+        for k, a in set(zip(best_k.tolist(), best_a.tolist())):
+            members = np.flatnonzero((best_k == k) & (best_a == a))
+            if (k, a) not in fine_banks:
+                angles = self.angles[a] + self._fine_offsets
+                fine_banks[(k, a)] = (angles, self._build(pattern, angles, np.array([k])))
+            angles, bank = fine_banks[(k, a)]
+            fine_cost, fine_h = bank.outputs(y[members], norm[members])  # (1, F, m), (1, F, J+1, m)
+            pick = np.argmin(fine_cost[0], axis=0)
+            rows = np.arange(len(members))
+            idx = frames[members]
+            component[idx] = k
+            angle[idx] = angles[pick]
+            cost[idx] = fine_cost[0, pick, rows]
+            h[idx] = fine_h[0, pick, :, rows]
+            back[idx] = bank.back[0][pick]
+
+    def _check(self, points_2d, weights) -> tuple[np.ndarray, np.ndarray, tuple]:
+        num_joints = self._num_joints
+        points = np.asarray(points_2d, dtype=np.float64)
+        if points.ndim < 2 or points.shape[-2:] != (num_joints, 2):
+            raise ValueError(f"points must have shape (..., {num_joints}, 2) for {self.prior.joint_set.name}, "
+                             f"got {points.shape}")
+        if points.size == 0:
+            raise ValueError("points are empty")
+        batch = points.shape[:-2]
+        if weights is None:
+            w = np.ones(batch + (num_joints,))
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            try:
+                w = np.broadcast_to(w, batch + (num_joints,))
+            except ValueError:
+                raise ValueError(f"weights of shape {w.shape} do not match points of shape {points.shape}") from None
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("weights must be finite and non-negative")
+        points = points.reshape(-1, num_joints, 2)
+        w = w.reshape(-1, num_joints)
+        if np.any(~np.isfinite(points) & (w[..., None] > 0)):
+            raise ValueError("points hold NaN or infinite values at joints with non-zero weight")
+        visible = np.count_nonzero(w > 0, axis=1)
+        if np.any(visible < MIN_VISIBLE_JOINTS):
+            raise ValueError(f"a pose has {visible.min()} joints with non-zero weight; "
+                             f"at least {MIN_VISIBLE_JOINTS} are needed")
+        return points, w, batch
+
+
+_LAST_LIFTER: list = []
+
+
+def lift(points_2d: np.ndarray, prior: PosePrior | None = None, weights: np.ndarray | None = None,
+         angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS, camera_rotation: np.ndarray | None = None,
+         regularization: float = 1.0) -> Lifted:
+    """Lift (..., L, 2) pixel joints to 3D under ``prior`` (default: the shipped prior).
+
+    A convenience over :class:`Lifter` that reuses the last lifter built with the same
+    prior and options. See :class:`Lifter` and :meth:`Lifter.lift`.
+    """
+    prior = PosePrior.default() if prior is None else prior
+    camera = None if camera_rotation is None else np.asarray(camera_rotation, dtype=np.float64)
+    key = (id(prior), angles, refine, None if camera is None else camera.tobytes(), regularization)
+    if not _LAST_LIFTER or _LAST_LIFTER[0][0] != key or _LAST_LIFTER[0][1] is not prior:
+        _LAST_LIFTER[:] = [(key, prior, Lifter(prior, angles, refine, camera, regularization))]
+    return _LAST_LIFTER[0][2].lift(points_2d, weights)

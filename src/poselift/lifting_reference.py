@@ -1,0 +1,96 @@
+"""A plain implementation of section 5.3, for tests and benchmarks of :mod:`poselift.lifting`.
+
+Written from the paper's description, one least-squares problem at a time: for every frame,
+every mixture component and every angle of the grid, build the weighted design of eq. 4 in
+pixels, with the translation as two unregularised unknowns, and solve it with
+``numpy.linalg.lstsq``; keep the cheapest; then do the same on the fine angles around it.
+The objective is the one :class:`poselift.lifting.Lifter` minimises, in pixels^2::
+
+    sum_l w_l |Y_l - s Pi E R x_l - t|^2 + s^2 sum_j (g noise_k / var_kj) a_j^2
+        + beta W rho^2 ((s - s_k) / s_k)^2
+
+with ``rho`` the weighted RMS spread of the 2D points about their weighted mean and
+``s_k = rho / rho_k(theta)`` the scale at which the component mean's projection has the
+same spread. Slow by design: no precomputation, no batching.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import WEAK_PERSPECTIVE, rotate_about_up
+from .lifting import DEFAULT_ANGLES, REFINE_STEPS, SCALE_PRIOR
+from .prior.model import PosePrior
+
+__all__ = ["lift_reference"]
+
+
+def _solve(points, weights, prior, k, theta, projection, regularization, scale_prior):
+    """Eq. 4 at one component and angle: (cost, s, a, t)."""
+    num_joints = len(weights)
+    shapes = np.concatenate([prior.means[k][None], prior.bases[k]])  # (J+1, L, 3)
+    design_2d = rotate_about_up(shapes, theta) @ projection.T  # (J+1, L, 2)
+    columns = [design_2d[j].reshape(-1) for j in range(len(shapes))]
+    columns += [np.tile([1.0, 0.0], num_joints), np.tile([0.0, 1.0], num_joints)]  # translation
+    design = np.stack(columns, axis=1)  # (2L, J+3)
+    root_w = np.sqrt(np.repeat(weights, 2))
+    total = weights.sum()
+    visible = weights > 0
+    centre = weights[visible] @ points[visible] / total
+    spread = np.sqrt(weights[visible] @ np.sum((points[visible] - centre) ** 2, axis=1) / total)
+    mean_2d = design_2d[0]
+    mean_centre = weights @ mean_2d / total
+    mean_spread = np.sqrt(weights @ np.sum((mean_2d - mean_centre) ** 2, axis=1) / total)
+    expected = spread / mean_spread
+    scale_weight = np.sqrt(scale_prior * total) * spread / expected
+    coeff_weights = np.sqrt(regularization * prior.noise[k] / prior.variances[k])
+    j = len(shapes) - 1
+    prior_rows = np.zeros((j + 1, design.shape[1]))
+    prior_rows[0, 0] = scale_weight
+    prior_rows[1:, 1:j + 1] = np.diag(coeff_weights)
+    target = np.concatenate([root_w * np.where(np.repeat(visible, 2), points.reshape(-1), 0.0),
+                             [scale_weight * expected], np.zeros(j)])
+    system = np.concatenate([design * root_w[:, None], prior_rows])
+    z, *_ = np.linalg.lstsq(system, target, rcond=None)
+    cost = float(np.sum((system @ z - target) ** 2))
+    return cost, z[0], z[1:j + 1] / z[0], z[j + 1:]
+
+
+def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray | None = None,
+                   angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS,
+                   camera_rotation: np.ndarray | None = None, regularization: float = 1.0,
+                   scale_prior: float = SCALE_PRIOR) -> dict:
+    """Lift (N, L, 2) pixel joints frame by frame; returns a dict of arrays.
+
+    Keys: ``pose_3d`` (N, L, 3) mm, ``angle``, ``scale``, ``component``, ``cost`` (N,),
+    ``coefficients`` (N, J), ``translation`` (N, 2).
+    """
+    points_2d = np.asarray(points_2d, dtype=np.float64)
+    n, num_joints, _ = points_2d.shape
+    weights = np.ones((n, num_joints)) if weights is None else np.broadcast_to(weights, (n, num_joints))
+    projection = WEAK_PERSPECTIVE @ (np.eye(3) if camera_rotation is None else np.asarray(camera_rotation))
+    grid = np.linspace(-np.pi, np.pi, angles, endpoint=False)
+    step = 2 * np.pi / angles
+    fine = np.arange(-max(refine, 1) + 1, max(refine, 1)) / max(refine, 1) * step
+    out = {key: [] for key in ("angle", "scale", "component", "cost", "coefficients", "translation")}
+    for points, w in zip(points_2d, weights):
+        best = None
+        for k in range(prior.n_components):
+            for theta in grid:
+                cost, s, a, t = _solve(points, w, prior, k, theta, projection, regularization, scale_prior)
+                if s > 0 and (best is None or cost < best[0]):
+                    best = (cost, s, a, t, k, theta)
+        k, coarse = best[4], best[5]
+        for theta in coarse + fine:
+            cost, s, a, t = _solve(points, w, prior, k, theta, projection, regularization, scale_prior)
+            if s > 0 and cost < best[0]:
+                best = (cost, s, a, t, k, theta)
+        cost, s, a, t, k, theta = best
+        for key, value in zip(("cost", "scale", "coefficients", "translation", "component", "angle"),
+                              (cost, s, a, t, k, theta)):
+            out[key].append(value)
+    result = {key: np.asarray(value) for key, value in out.items()}
+    shapes = prior.means[result["component"]] + np.einsum("nj,njlc->nlc", result["coefficients"],
+                                                          prior.bases[result["component"]])
+    result["pose_3d"] = prior.to_millimetres(rotate_about_up(shapes, result["angle"]))
+    return result

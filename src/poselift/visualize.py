@@ -1,0 +1,100 @@
+"""Pictures: 3D skeletons, the prior's components, and the aligned training set (figure 2).
+
+Everything draws with matplotlib's Agg backend (no screen needed) and returns a Figure;
+:func:`save_figure` writes it atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .skeleton import JointSet  # noqa: E402
+
+__all__ = ["SIDE_COLOURS", "draw_skeleton_3d", "prior_figure", "aligned_pca_figure", "save_figure"]
+
+SIDE_COLOURS = {"left": "tab:blue", "right": "tab:red", "centre": "0.35"}
+"""Bone colours by the side of the child joint (left blue, right red)."""
+
+
+def draw_skeleton_3d(ax, pose: np.ndarray, joint_set: JointSet, title: str = "") -> None:
+    """Draw one (L, 3) pose, y up (the prior frame), on a 3D axis, with equal axis scales."""
+    pose = np.asarray(pose)
+    sides = joint_set.sides
+    for child, parent in joint_set.bones:
+        a, b = pose[child], pose[parent]
+        # matplotlib's vertical axis is its z: plot (x, z, y)
+        ax.plot([a[0], b[0]], [a[2], b[2]], [a[1], b[1]], color=SIDE_COLOURS[sides[child]], lw=2)
+    ax.scatter(pose[:, 0], pose[:, 2], pose[:, 1], s=6, color="k")
+    centre = (pose.max(axis=0) + pose.min(axis=0)) / 2
+    radius = max(float(np.ptp(pose, axis=0).max()) / 2, 1e-9)
+    ax.set_xlim(centre[0] - radius, centre[0] + radius)
+    ax.set_ylim(centre[2] - radius, centre[2] + radius)
+    ax.set_zlim(centre[1] - radius, centre[1] + radius)
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(elev=12, azim=-70)
+    ax.set_xticklabels([])
+    ax.set_yticklabels([])
+    ax.set_zticklabels([])
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def prior_figure(prior, n_samples: int = 4, seed: int = 0):
+    """One row per mixture component: its mean pose, then ``n_samples`` draws from it (mm)."""
+    k = prior.n_components
+    fig = plt.figure(figsize=(2.2 * (n_samples + 1), 2.4 * k))
+    for row in range(k):
+        samples = prior.to_millimetres(prior.sample(n_samples, seed=seed + row, component=row))
+        poses = [prior.mean_poses()[row], *samples]
+        for col, pose in enumerate(poses):
+            ax = fig.add_subplot(k, n_samples + 1, row * (n_samples + 1) + col + 1, projection="3d")
+            title = f"component {row} mean (w={prior.weights[row]:.2f})" if col == 0 else f"sample {col}"
+            draw_skeleton_3d(ax, pose, prior.joint_set, title)
+    fig.suptitle(prior.describe(), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = None, max_points: int = 20000,
+                       seed: int = 0):
+    """Figure 2 of the paper: aligned poses projected on their first two principal axes.
+
+    Args:
+        aligned_flat: (N, D) aligned, normalised, flattened poses.
+        labels: optional (N,) component index of each pose, for colours.
+    """
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(aligned_flat), size=min(max_points, len(aligned_flat)), replace=False)
+    x = aligned_flat[pick] - aligned_flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(x[: min(len(x), 5000)], full_matrices=False)
+    coords = x @ vt[:2].T
+    fig, ax = plt.subplots(figsize=(6, 5))
+    colours = {} if labels is None else {"c": labels[pick], "cmap": "tab10"}
+    ax.scatter(coords[:, 0], coords[:, 1], s=1, alpha=0.3, **colours)
+    ax.set_xlabel("first principal axis")
+    ax.set_ylabel("second principal axis")
+    ax.set_title("aligned training poses in 2D PCA (cf. paper figure 2)")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
+    """Write ``fig`` as PNG to ``path`` atomically (a temporary file, then a rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".png.tmp")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

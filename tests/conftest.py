@@ -1,0 +1,42 @@
+"""Shared fixtures: the real data in ../shared/data, skipped only outside CI when absent."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from poselift.datasets import data_root
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The shared data folder; skips when absent, fails when absent under CI."""
+    root = data_root()
+    if not (root / "h36m").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the shared data is missing at {root}")
+        pytest.skip(f"shared data not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def s1_poses(data_dir):
+    """(N, 17, 3) world-mm poses: every 20th frame of Human3.6M S1."""
+    from poselift.datasets.h36m import stack_poses
+
+    return stack_poses(["S1"], data_dir, step=20)
+
+
+@pytest.fixture(scope="session")
+def small_prior(s1_poses):
+    """A 2-component, 6-basis prior fitted on ``s1_poses`` (fast)."""
+    from poselift.prior.fit import fit_prior
+
+    return fit_prior(s1_poses, n_components=2, n_basis=6, training_data="S1 every 20th frame")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
