@@ -59,3 +59,100 @@ def test_bad_command_line_exits_with_status_2():
     with pytest.raises(SystemExit) as info:
         main(["train-prior", "--components", "0", "--out", "x.npz"])
     assert info.value.code == 2
+
+
+@pytest.fixture(scope="module")
+def h36m_2d(data_dir):
+    """(8, 17, 2) ground-truth 2D of S9 'Walking' seen by its first camera."""
+    from poselift.datasets import h36m
+
+    camera = h36m.load_cameras(data_dir)["S9"][0]
+    return camera.project(h36m.load_poses_3d("S9", data_dir)["Walking"][:400:50].astype(float))
+
+
+def test_lift_h36m_npy_writes_versioned_json(h36m_2d, tmp_path, capsys):
+    import json
+
+    source = tmp_path / "poses.npy"
+    np.save(source, h36m_2d)
+    out = tmp_path / "lifted.json"
+    assert main(["lift", str(source), "--format", "h36m", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["format"] == "poselift-lift" and result["version"] == 1
+    assert len(result["poses"]) == 8 and result["joint_names"][0] == "pelvis"
+    pose = np.array(result["poses"][0]["joints_3d_mm"])
+    assert pose.shape == (17, 3) and np.allclose(pose[0], 0)
+    assert "lifted 8 pose(s)" in capsys.readouterr().out
+
+
+def test_lift_coco_json_fills_the_joints_coco_lacks(h36m_2d, tmp_path, capsys):
+    import json
+
+    from poselift.skeleton import COCO17, H36M17
+
+    annotations = []
+    for i, pose in enumerate(h36m_2d):
+        keypoints = []
+        for name in COCO17.joints:
+            x, y = pose[H36M17.index(name)] if name in H36M17 else pose[H36M17.index("neck_nose")]
+            keypoints += [float(x), float(y), 2]
+        annotations.append({"id": 100 + i, "keypoints": keypoints})
+    source = tmp_path / "coco.json"
+    source.write_text(json.dumps({"annotations": annotations}))
+    out = tmp_path / "lifted.json"
+    assert main(["lift", str(source), "--format", "coco", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["missing_joints"] == ["spine", "head_top"]
+    assert result["poses"][0]["label"] == "100"
+    assert result["poses"][0]["weights"][H36M17.index("head_top")] == 0
+    assert "filled in by the prior" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, fmt, message", [
+    (b"\x89PNG not keypoints", "coco", "not a JSON file"),
+    (b'{"people": [{"pose_keypoints_2d": [1, 2, 3]}]}', "openpose", "must hold 75 numbers"),
+    (b'{"people": []}', "openpose", "holds no poses"),
+    (b"[[1, 2], [3, 4]]", "h36m", r"expected an array \(N, 17, 2 or 3\)"),
+    (b'{"images": []}', "coco", "expected a list of annotations"),
+])
+def test_lift_rejects_bad_keypoint_files(tmp_path, capsys, content, fmt, message):
+    source = tmp_path / "bad.json"
+    source.write_bytes(content)
+    out = tmp_path / "out.json"
+    assert main(["lift", str(source), "--format", fmt, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert message in err or __import__("re").search(message, err), err
+    assert not out.exists()
+
+
+def test_lift_rejects_nan_keypoints(h36m_2d, tmp_path, capsys):
+    points = h36m_2d.copy()
+    points[2, 5] = np.nan
+    source = tmp_path / "nan.npy"
+    np.save(source, points)
+    assert main(["lift", str(source), "--format", "h36m", "--out", str(tmp_path / "o.json")]) == 1
+    assert "NaN" in capsys.readouterr().err
+
+
+def test_lift_missing_file_fails_clearly(tmp_path, capsys):
+    assert main(["lift", str(tmp_path / "absent.json"), "--format", "coco", "--out", str(tmp_path / "o.json")]) == 1
+    assert "no such keypoint file" in capsys.readouterr().err
+
+
+def test_evaluate_h36m_protocol_3_prints_a_table_and_writes_json(data_dir, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "p3.json"
+    assert main(["evaluate", "h36m", "--protocol", "3", "--input", "sh", "--quiet", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "protocol #3" in printed and "Average" in printed
+    result = json.loads(out.read_text())
+    assert result["cameras"] == ["58860488"] and len(result["joints"]) == 14
+    assert 30 < result["average_over_actions"]["pa_mpjpe"] < 120
+
+
+def test_evaluate_with_a_bad_detection_file_fails_clearly(tmp_path, capsys):
+    bad = tmp_path / "det.npz"
+    np.savez(bad, something=np.zeros((3, 16, 2)))
+    assert main(["evaluate", "h36m", "--input", str(bad), "--quiet"]) == 1
+    assert "no entries for S9" in capsys.readouterr().err

@@ -7,8 +7,10 @@ status 1 (2 for a malformed command line); ``--verbose`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -33,6 +35,85 @@ def _writable_output(path: Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise PermissionError(f"{parent}: output folder is not writable")
     return path
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    """Write JSON atomically: a temporary file in the same folder, then a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".json.tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load_prior(path: str | None):
+    from .prior.model import PosePrior
+
+    return PosePrior.load(path) if path else PosePrior.default()
+
+
+# ---- lift ----------------------------------------------------------------------------
+LIFT_SCHEMA_VERSION = 1
+
+
+def _lift(args: argparse.Namespace) -> int:
+    from .keypoints import read_keypoints
+    from .lifting import Lifter
+    from .skeleton import convert
+
+    out = _writable_output(Path(args.out))
+    keypoints = read_keypoints(args.keypoints, args.format, args.joints)
+    prior = _load_prior(args.prior)
+    conversion = convert(keypoints.points, keypoints.joint_set, prior.joint_set, keypoints.weights)
+    weights = conversion.weights.copy()
+    for name in conversion.approximate:
+        weights[:, prior.joint_set.index(name)] *= args.approximate_weight
+    lifted = Lifter(prior, angles=args.angles).lift(conversion.points, weights)
+    poses = []
+    for i, label in enumerate(keypoints.labels):
+        poses.append({
+            "label": label,
+            "joints_3d_mm": np.round(lifted.pose_3d[i], 2).tolist(),
+            "projected_2d_px": np.round(lifted.projected_2d[i], 2).tolist(),
+            "weights": np.round(weights[i], 4).tolist(),
+            "angle_deg": round(float(np.degrees(lifted.angle[i])), 3),
+            "component": int(lifted.component[i]),
+            "scale_px_per_unit": float(lifted.scale[i]),
+            "residual_px2": float(lifted.residual[i]),
+        })
+    _write_json(out, {
+        "format": "poselift-lift", "version": LIFT_SCHEMA_VERSION,
+        "input": str(args.keypoints), "input_format": args.format, "input_joint_set": keypoints.joint_set,
+        "joint_set": prior.joint_set.name,
+        "joint_names": list(prior.joint_set.joints),
+        "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
+        "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
+        "prior": prior.describe(), "poses": poses,
+    })
+    print(f"lifted {len(poses)} pose(s) from {args.keypoints}; wrote {out}")
+    if conversion.missing:
+        print(f"note: {keypoints.joint_set} lacks {', '.join(conversion.missing)}: filled in by the prior",
+              file=sys.stderr)
+    return 0
+
+
+# ---- evaluate ------------------------------------------------------------------------
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluation.h36m import evaluate_h36m, format_table
+
+    json_out = _writable_output(Path(args.json)) if args.json else None
+    prior = _load_prior(args.prior)
+    result = evaluate_h36m(prior, args.protocol, args.input, subjects=args.subjects, data_dir=args.data,
+                           progress=not args.quiet, approximate_weight=args.approximate_weight)
+    print(format_table(result))
+    if json_out:
+        _write_json(json_out, result)
+        print(f"wrote {json_out}")
+    return 0
 
 
 # ---- train-prior ---------------------------------------------------------------------
@@ -65,11 +146,10 @@ def _train_prior(args: argparse.Namespace) -> int:
 
 # ---- show-prior ----------------------------------------------------------------------
 def _show_prior(args: argparse.Namespace) -> int:
-    from .prior.model import PosePrior
     from .visualize import prior_figure, save_figure
 
     out = _writable_output(Path(args.out))
-    prior = PosePrior.load(args.prior) if args.prior else PosePrior.default()
+    prior = _load_prior(args.prior)
     save_figure(prior_figure(prior, n_samples=args.samples, seed=args.seed), out)
     print(f"{prior.describe()}\nwrote {out}")
     return 0
@@ -77,7 +157,10 @@ def _show_prior(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from .datasets.h36m import TRAIN_SUBJECTS
+    from .keypoints import FORMATS
+    from .lifting import DEFAULT_ANGLES
     from .prior.fit import DEFAULT_BASIS, DEFAULT_COMPONENTS
+    from .skeleton import JOINT_SETS
 
     parser = argparse.ArgumentParser(prog="poselift", description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
@@ -97,6 +180,30 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument("--out", required=True, help="the .npz file to write")
     train.set_defaults(run=_train_prior)
+
+    lift = commands.add_parser("lift", help="lift 2D keypoints from a file to 3D (paper section 5.3)")
+    lift.add_argument("keypoints", help="the keypoint file")
+    lift.add_argument("--format", choices=FORMATS, required=True, help="the file's format")
+    lift.add_argument("--joints", choices=sorted(JOINT_SETS), default="h36m17", help="joint set of --format npy")
+    lift.add_argument("--prior", help="a prior .npz (default: the shipped one)")
+    lift.add_argument("--angles", type=_positive_int, default=DEFAULT_ANGLES, help="ground-plane angles searched")
+    lift.add_argument("--approximate-weight", type=float, default=0.0,
+                      help="weight of joints the input only approximates (e.g. a head top from ears)")
+    lift.add_argument("--out", required=True, help="the JSON to write")
+    lift.set_defaults(run=_lift)
+
+    evaluate = commands.add_parser("evaluate", help="the paper's evaluation protocols (section 6)")
+    evaluate.add_argument("dataset", choices=["h36m"], help="the benchmark")
+    evaluate.add_argument("--protocol", type=int, choices=[1, 2, 3], default=1)
+    evaluate.add_argument("--input", default="gt", help="2D input: gt, sh, or an .npz of detections")
+    evaluate.add_argument("--subjects", nargs="+", default=["S9"], help="test subjects (S11 is sealed here)")
+    evaluate.add_argument("--data", type=Path, help="data folder laid out like shared/data")
+    evaluate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
+    evaluate.add_argument("--approximate-weight", type=float, default=0.0,
+                          help="weight of input joints that only approximate H36M's (SH spine and head)")
+    evaluate.add_argument("--json", help="also write the figures to this JSON file")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(run=_evaluate)
 
     show = commands.add_parser("show-prior", help="draw each component's mean pose and samples as a PNG")
     show.add_argument("--prior", help="a prior .npz (default: the shipped one)")

@@ -86,12 +86,16 @@ class Lifted:
     projected_2d: np.ndarray
 
 
+_CHUNK = 256  # frames per block of the coarse search: its outputs stay in cache
+
+
 @dataclass(frozen=True)
 class _Bank:
     """Solver matrices of eq. 4 for one weight pattern: components x angles.
 
-    rows: (K, A, J+2, 2L): J+1 rows of ``H`` then the row giving ``s``.
-    offset: (K, A, J+2): what the scale prior adds to those rows' outputs.
+    rows: (J+2, K, A, 2L): J+1 rows of ``H`` then the row giving ``s``, output-major so
+        that summing the squares of ``h`` runs over contiguous blocks.
+    offset: (J+2, K, A): what the scale prior adds to those rows' outputs.
     constant: (K, A): the scale prior's ``z_0^T P z_0``, added to every cost.
     back: (K, A, J+1, J+1): ``L^-T``, from ``h`` to ``z = (s, s a)``.
     """
@@ -101,15 +105,33 @@ class _Bank:
     constant: np.ndarray
     back: np.ndarray
 
-    def outputs(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def outputs(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For (n, 2L) centred poses with (n,) weighted squared norms: costs (K, A, n),
-        with ``inf`` where ``s <= 0``, and ``h`` (K, A, J+1, n)."""
-        k, a, r, _ = self.rows.shape
-        out = (self.rows.reshape(-1, y.shape[1]) @ y.T).reshape(k, a, r, len(y)) + self.offset[..., None]
-        h = out[:, :, :-1]
-        costs = norm + self.constant[..., None] - np.sum(h**2, axis=2)
-        costs[out[:, :, -1] <= 0] = np.inf
+        ``inf`` where ``s <= 0``, and ``h`` (J+1, K, A, n)."""
+        out = np.tensordot(self.rows, y, axes=([3], [1])) + self.offset[..., None]
+        h = out[:-1]
+        costs = norm + self.constant[..., None] - np.einsum("rkan,rkan->kan", h, h)
+        costs[out[-1] <= 0] = np.inf
         return costs, h
+
+    def best(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cheapest (component, angle) of each pose, block by block: flat indices into
+        (K, A) and their costs, both (n,)."""
+        r, k, a, width = self.rows.shape
+        rows = self.rows.reshape(-1, width)
+        index, best_cost = np.empty(len(y), dtype=np.int64), np.empty(len(y))
+        for start in range(0, len(y), _CHUNK):
+            block = slice(start, start + _CHUNK)
+            out = (rows @ y[block].T).reshape(r, k * a, -1)
+            out += self.offset.reshape(r, k * a, 1)
+            valid = out[-1] > 0
+            h = out[:-1]
+            np.square(h, out=h)
+            costs = self.constant.reshape(-1, 1) - h.sum(axis=0)
+            costs[~valid] = np.inf
+            index[block] = np.argmin(costs, axis=0)
+            best_cost[block] = costs[index[block], np.arange(costs.shape[1])] + norm[block]
+        return index, best_cost
 
 
 class Lifter:
@@ -186,7 +208,9 @@ class Lifter:
         s_row = np.einsum("kai,kair->kar", back[:, :, 0, :], h_rows)[:, :, None]
         h_offset = lower_inv[..., 0] * (scale_precision * expected_scale)[..., None]  # L^-1 P z_0
         s_offset = np.einsum("kai,kai->ka", back[:, :, 0, :], h_offset)[..., None]
-        return _Bank(np.concatenate([h_rows, s_row], axis=2), np.concatenate([h_offset, s_offset], axis=2),
+        rows = np.concatenate([h_rows, s_row], axis=2).transpose(2, 0, 1, 3)
+        offset = np.concatenate([h_offset, s_offset], axis=2).transpose(2, 0, 1)
+        return _Bank(np.ascontiguousarray(rows), np.ascontiguousarray(offset),
                      scale_precision * expected_scale**2, back)
 
     def _bank_for(self, weights: np.ndarray) -> tuple[_Bank, dict]:
@@ -228,7 +252,10 @@ class Lifter:
         cost = np.empty(n)
         h = np.empty((n, self._shapes.shape[1]))
         back = np.empty((n,) + (self._shapes.shape[1],) * 2)
-        patterns, inverse = np.unique(w, axis=0, return_inverse=True)
+        if weights is None:
+            patterns, inverse = w[:1], np.zeros(n, dtype=np.int64)
+        else:
+            patterns, inverse = np.unique(w, axis=0, return_inverse=True)
         for p, pattern in enumerate(patterns):
             frames = np.flatnonzero(inverse.ravel() == p)
             self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, h, back)
@@ -257,26 +284,26 @@ class Lifter:
 
     def _solve_pattern(self, pattern, y, norm, frames, component, angle, cost, h, back) -> None:
         coarse, fine_banks = self._bank_for(pattern)
-        costs, _ = coarse.outputs(y, norm)
-        flat_costs = costs.reshape(-1, len(y))
-        flat = np.argmin(flat_costs, axis=0)
-        if not np.all(np.isfinite(flat_costs[flat, np.arange(len(y))])):
+        flat, coarse_cost = coarse.best(y, norm)
+        if not np.all(np.isfinite(coarse_cost)):
             raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-        best_k, best_a = np.unravel_index(flat, costs.shape[:2])
-        for k, a in set(zip(best_k.tolist(), best_a.tolist())):
-            members = np.flatnonzero((best_k == k) & (best_a == a))
+        best_k, best_a = np.unravel_index(flat, coarse.constant.shape)
+        order = np.argsort(flat, kind="stable")
+        bounds = np.flatnonzero(np.diff(flat[order])) + 1
+        for members in np.split(order, bounds):
+            k, a = int(best_k[members[0]]), int(best_a[members[0]])
             if (k, a) not in fine_banks:
                 angles = self.angles[a] + self._fine_offsets
                 fine_banks[(k, a)] = (angles, self._build(pattern, angles, np.array([k])))
             angles, bank = fine_banks[(k, a)]
-            fine_cost, fine_h = bank.outputs(y[members], norm[members])  # (1, F, m), (1, F, J+1, m)
+            fine_cost, fine_h = bank.outputs(y[members], norm[members])  # (1, F, m), (J+1, 1, F, m)
             pick = np.argmin(fine_cost[0], axis=0)
             rows = np.arange(len(members))
             idx = frames[members]
             component[idx] = k
             angle[idx] = angles[pick]
             cost[idx] = fine_cost[0, pick, rows]
-            h[idx] = fine_h[0, pick, :, rows]
+            h[idx] = fine_h[:, 0, pick, rows].T
             back[idx] = bank.back[0][pick]
 
     def _check(self, points_2d, weights) -> tuple[np.ndarray, np.ndarray, tuple]:

@@ -14,7 +14,7 @@ source set lacks.
 
 Sets: :data:`H36M17` (the order of ``shared/data/README.md``: joints 1-3 are the RIGHT leg),
 :data:`LSP14`, :data:`SH16` (the Stacked-Hourglass detections released with Martinez et
-al. 2017) and :data:`BLAZEPOSE33`.
+al. 2017), :data:`BLAZEPOSE33`, :data:`COCO17` and :data:`OPENPOSE25` (BODY_25).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ __all__ = [
     "LSP14",
     "SH16",
     "BLAZEPOSE33",
+    "COCO17",
+    "OPENPOSE25",
     "JOINT_SETS",
     "DERIVATIONS",
     "get_joint_set",
@@ -155,7 +157,28 @@ BLAZEPOSE33 = JointSet(
     ),
 )
 
-JOINT_SETS: dict[str, JointSet] = {s.name: s for s in (H36M17, LSP14, SH16, BLAZEPOSE33)}
+COCO17 = JointSet(
+    "coco17",
+    joints=(
+        "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+        "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+        "left_knee", "right_knee", "left_ankle", "right_ankle",
+    ),
+    parents=(-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 5, 6, 11, 12, 13, 14),
+)
+
+OPENPOSE25 = JointSet(
+    "openpose25",
+    joints=(
+        "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+        "left_wrist", "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
+        "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe",
+        "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+    ),
+    parents=(1, 8, 1, 2, 3, 1, 5, 6, -1, 8, 9, 10, 8, 12, 13, 0, 0, 15, 16, 14, 19, 14, 11, 22, 11),
+)
+
+JOINT_SETS: dict[str, JointSet] = {s.name: s for s in (H36M17, LSP14, SH16, BLAZEPOSE33, COCO17, OPENPOSE25)}
 
 
 def get_joint_set(name: str | JointSet) -> JointSet:
@@ -175,6 +198,7 @@ DERIVATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("pelvis", ("left_hip", "right_hip"), "mid-hips; H36M's pelvis lies within ~1 cm of it"),
     ("thorax", ("left_shoulder", "right_shoulder"), "mid-shoulders, on H36M's thorax level"),
     ("thorax", ("upper_neck",), "LSP's neck sits a few cm above H36M's thorax"),
+    ("thorax", ("neck",), "OpenPose's neck is the mid-shoulder point"),
     ("neck_nose", ("nose",), "H36M's neck/nose point lies between the chin and the nose"),
     ("upper_neck", ("thorax", "neck_nose"), "half way between thorax and neck/nose"),
     ("upper_neck", ("thorax",), "H36M's thorax stands in for LSP's neck"),

@@ -1,0 +1,129 @@
+"""Reading 2D keypoint files from other detectors, for ``poselift lift``.
+
+Formats (``--format``):
+
+* ``coco``: COCO keypoint JSON: a list of annotations, or a dict with ``"annotations"``,
+  each with ``"keypoints"`` = 17 x (x, y, v); v = 0 (not labelled) gives weight 0.
+* ``openpose``: OpenPose JSON, ``{"people": [{"pose_keypoints_2d": 25 x (x, y, c)}]}``
+  (BODY_25); the confidence c is the weight (0: not detected).
+* ``h36m``, ``lsp``: a ``.npy`` or JSON array (N, J, 2) or (N, J, 3) in the H36M-17 or
+  LSP-14 order; a third column is a weight in [0, 1] (1 = visible). The original LSP
+  ``joints.mat`` flag, where 0 means visible, must be turned into such a weight first.
+* ``npy``: the same array layout for any joint set named by ``joint_set``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .skeleton import COCO17, H36M17, LSP14, OPENPOSE25, get_joint_set
+
+__all__ = ["FORMATS", "Keypoints", "read_keypoints"]
+
+FORMATS = ("coco", "openpose", "h36m", "lsp", "npy")
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """2D poses read from a file.
+
+    Attributes:
+        points: (N, J, 2) pixels.
+        weights: (N, J) in [0, 1]; 0 = missing.
+        joint_set: name of the joint set of ``points``.
+        labels: one label per pose (annotation id, person index).
+    """
+
+    points: np.ndarray
+    weights: np.ndarray
+    joint_set: str
+    labels: tuple[str, ...]
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a JSON file ({err})") from err
+
+
+def _array(path: Path) -> np.ndarray:
+    if path.suffix.lower() == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise ValueError(f"{path}: not a readable .npy array ({err})") from err
+    data = _read_json(path)
+    try:
+        return np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: the JSON is not a numeric array ({err})") from err
+
+
+def _from_array(path: Path, array: np.ndarray, joint_set: str) -> Keypoints:
+    num_joints = len(get_joint_set(joint_set))
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[1] != num_joints or array.shape[2] not in (2, 3):
+        raise ValueError(f"{path}: expected an array (N, {num_joints}, 2 or 3) for {joint_set}, got {array.shape}")
+    if len(array) == 0:
+        raise ValueError(f"{path}: holds no poses")
+    weights = array[..., 2] if array.shape[2] == 3 else np.ones(array.shape[:2])
+    if np.any((weights < 0) | (weights > 1)) or not np.all(np.isfinite(weights)):
+        raise ValueError(f"{path}: the third column must be a weight in [0, 1]")
+    return Keypoints(array[..., :2], weights, joint_set, tuple(str(i) for i in range(len(array))))
+
+
+def _triplets(path: Path, values, count: int, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (3 * count,):
+        raise ValueError(f"{path}: {what} must hold {3 * count} numbers, found {values.size}")
+    return values.reshape(count, 3)
+
+
+def read_keypoints(path: str | Path, fmt: str, joint_set: str = "h36m17") -> Keypoints:
+    """Read a keypoint file of format ``fmt`` (one of :data:`FORMATS`).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not of that format, or holds no poses.
+    """
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown keypoint format {fmt!r}; known: {', '.join(FORMATS)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such keypoint file")
+    if fmt in ("h36m", "lsp", "npy"):
+        name = {"h36m": H36M17.name, "lsp": LSP14.name}.get(fmt, joint_set)
+        return _from_array(path, _array(path), name)
+    data = _read_json(path)
+    rows, labels = [], []
+    if fmt == "coco":
+        annotations = data.get("annotations") if isinstance(data, dict) else data
+        if not isinstance(annotations, list):
+            raise ValueError(f"{path}: not COCO keypoints (expected a list of annotations)")
+        for i, ann in enumerate(annotations):
+            if not isinstance(ann, dict) or "keypoints" not in ann:
+                raise ValueError(f"{path}: annotation {i} has no 'keypoints'")
+            triplets = _triplets(path, ann["keypoints"], len(COCO17), f"annotation {i}'s keypoints")
+            rows.append(np.column_stack([triplets[:, :2], (triplets[:, 2] > 0).astype(float)]))
+            labels.append(str(ann.get("id", i)))
+        name = COCO17.name
+    else:
+        people = data.get("people") if isinstance(data, dict) else None
+        if not isinstance(people, list):
+            raise ValueError(f"{path}: not OpenPose JSON (expected a 'people' list)")
+        for i, person in enumerate(people):
+            triplets = _triplets(path, person.get("pose_keypoints_2d", []), len(OPENPOSE25), f"person {i}'s pose_keypoints_2d")
+            rows.append(np.column_stack([triplets[:, :2], np.clip(triplets[:, 2], 0, 1)]))
+            labels.append(str(i))
+        name = OPENPOSE25.name
+    if not rows:
+        raise ValueError(f"{path}: holds no poses")
+    array = np.stack(rows)
+    return Keypoints(array[..., :2], array[..., 2], name, tuple(labels))

@@ -1,0 +1,169 @@
+import numpy as np
+import pytest
+
+from poselift.geometry import mirror, rotate_about_up, rotation_about_up, weak_perspective, world_to_prior
+from poselift.lifting import MIN_VISIBLE_JOINTS, Lifter, lift
+from poselift.lifting_reference import lift_reference
+from poselift.skeleton import H36M17
+
+
+@pytest.fixture(scope="module")
+def prior(small_prior):
+    return small_prior.prior
+
+
+@pytest.fixture(scope="module")
+def exact_lifter(prior):
+    """No prior terms: the pure geometry of eq. 4, so model poses come back exactly."""
+    return Lifter(prior, angles=40, regularization=0.0, scale_prior=0.0)
+
+
+def model_poses(prior, n, seed):
+    """Noise-free poses from the prior: mean plus basis times sampled coefficients."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, prior.n_components, n)
+    a = rng.standard_normal((n, prior.n_basis)) * np.sqrt(prior.variances[k])
+    return prior.means[k] + np.einsum("nj,njlc->nlc", a, prior.bases[k]), k
+
+
+def image_points(s1_poses, count=40, scale=2.0, shift=(640.0, 360.0), yaw=0.0):
+    """Real poses seen by a level weak-perspective camera, in pixels."""
+    poses = world_to_prior(s1_poses[:count])
+    poses = poses - poses.mean(axis=1, keepdims=True)
+    return weak_perspective(rotate_about_up(poses, yaw), scale / 10) + np.array(shift)
+
+
+def test_model_pose_at_a_grid_angle_comes_back_within_a_millimetre(prior, exact_lifter):
+    shapes, k = model_poses(prior, 50, seed=5)
+    angles = exact_lifter.angles[np.random.default_rng(6).integers(0, 40, 50)]
+    truth = rotate_about_up(shapes, angles)
+    lifted = exact_lifter.lift(weak_perspective(truth, 350.0) + np.array([300.0, 200.0]))
+    error = np.linalg.norm(lifted.pose_3d - prior.to_millimetres(truth), axis=-1).max()
+    assert error < 1.0, error
+    np.testing.assert_array_equal(lifted.component, k)
+    np.testing.assert_allclose(lifted.scale, 350.0, rtol=1e-6)
+
+
+def test_the_default_prior_terms_beat_the_mean_pose(prior):
+    """With the prior terms on, noise-free model poses are pulled towards the mean but the
+    answer stays far closer to the truth than the mean pose at the true angle."""
+    shapes, k = model_poses(prior, 50, seed=5)
+    lifted = Lifter(prior).lift(weak_perspective(shapes, 350.0))
+    truth = prior.to_millimetres(shapes)
+    error = np.linalg.norm(lifted.pose_3d - truth, axis=-1).mean()
+    mean_error = np.linalg.norm(prior.to_millimetres(prior.means[k]) - truth, axis=-1).mean()
+    assert error < 0.5 * mean_error, (error, mean_error)
+
+
+@pytest.mark.parametrize("steps", [1, 7, 23])
+def test_rotating_the_3d_source_about_the_vertical_rotates_the_answer(prior, exact_lifter, steps):
+    """Exact where lifting recovers the source (model poses, no prior terms): projection
+    drops depth, so for other poses it holds only as far as the depth is right."""
+    shapes, _ = model_poses(prior, 30, seed=11)
+    turn = steps * exact_lifter.step  # a whole number of grid steps keeps the grid
+    base = exact_lifter.lift(weak_perspective(shapes, 300.0))
+    turned = exact_lifter.lift(weak_perspective(rotate_about_up(shapes, turn), 300.0))
+    np.testing.assert_allclose(turned.pose_3d, rotate_about_up(base.pose_3d, turn), atol=1e-6)
+    np.testing.assert_allclose(np.angle(np.exp(1j * (turned.angle - base.angle - turn))), 0, atol=1e-9)
+
+
+def test_mirrored_input_gives_the_mirrored_answer(prior, s1_poses):
+    """The prior is fitted with mirrored copies, so it is close to, not exactly, symmetric."""
+    lifter = Lifter(prior, angles=40)
+    points = image_points(s1_poses, count=100, shift=(0.0, 0.0))
+    base = lifter.lift(points)
+    flipped = lifter.lift(mirror(points, H36M17))
+    gap = np.linalg.norm(flipped.pose_3d - mirror(base.pose_3d, H36M17), axis=-1).mean(axis=-1)
+    assert np.median(gap) < 5.0, np.median(gap)
+
+
+def test_scale_and_translation_of_the_input_do_not_change_the_3d_answer(prior, s1_poses):
+    lifter = Lifter(prior)
+    a = lifter.lift(image_points(s1_poses, scale=1.0, shift=(0.0, 0.0)))
+    b = lifter.lift(image_points(s1_poses, scale=7.0, shift=(900.0, -50.0)))
+    np.testing.assert_allclose(a.pose_3d, b.pose_3d, atol=1e-6)
+    np.testing.assert_allclose(b.scale, 7.0 * a.scale, rtol=1e-9)
+    np.testing.assert_allclose(b.translation - 7.0 * a.translation, np.broadcast_to([900.0, -50.0], a.translation.shape),
+                               atol=1e-6)
+
+
+def test_a_zero_weight_makes_that_joints_position_irrelevant(prior, s1_poses):
+    lifter = Lifter(prior)
+    points = image_points(s1_poses)
+    weights = np.ones(17)
+    wrist = H36M17.index("left_wrist")
+    weights[wrist] = 0.0
+    moved = points.copy()
+    moved[:, wrist] += [5000.0, -300.0]
+    hidden = points.copy()
+    hidden[:, wrist] = np.nan
+    a, b, c = (lifter.lift(p, weights) for p in (points, moved, hidden))
+    np.testing.assert_array_equal(a.pose_3d, b.pose_3d)
+    np.testing.assert_array_equal(a.pose_3d, c.pose_3d)
+    assert np.all(np.isfinite(c.pose_3d))
+
+
+@pytest.mark.parametrize("weights", ["none", "binary", "continuous"])
+def test_fast_path_equals_the_plain_reference(prior, s1_poses, weights):
+    points = image_points(s1_poses, count=6)
+    rng = np.random.default_rng(2)
+    w = {"none": None,
+         "binary": np.where(rng.random((6, 17)) < 0.2, 0.0, 1.0),
+         "continuous": rng.uniform(0.1, 1.0, (6, 17))}[weights]
+    camera = np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)], [0, np.sin(0.3), np.cos(0.3)]])
+    fast = Lifter(prior, angles=16, refine=4, camera_rotation=camera).lift(points, w)
+    slow = lift_reference(points, prior, w, angles=16, refine=4, camera_rotation=camera)
+    np.testing.assert_array_equal(fast.component, slow["component"])
+    np.testing.assert_allclose(fast.angle, slow["angle"], atol=1e-12)
+    np.testing.assert_allclose(fast.pose_3d, slow["pose_3d"], atol=1e-6)
+    np.testing.assert_allclose(fast.cost, slow["cost"], rtol=1e-9)
+    np.testing.assert_allclose(fast.translation, slow["translation"], atol=1e-6)
+
+
+def test_known_camera_rotation_is_used(prior):
+    shapes, _ = model_poses(prior, 20, seed=9)
+    tilt = 0.5  # a camera looking down at the person
+    camera = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
+    points = weak_perspective(shapes @ camera.T, 300.0)
+    told = Lifter(prior, angles=40, regularization=0.0, scale_prior=0.0, camera_rotation=camera).lift(points)
+    level = Lifter(prior, angles=40, regularization=0.0, scale_prior=0.0).lift(points)
+    truth = prior.to_millimetres(shapes)
+    assert np.abs(told.pose_3d - truth).max() < 1.0
+    assert np.abs(level.pose_3d - truth).max() > 50.0
+
+
+def test_projected_pose_is_eq_5(prior, s1_poses):
+    points = image_points(s1_poses, count=10)
+    lifted = Lifter(prior).lift(points)
+    shapes = prior.means[lifted.component] + np.einsum("nj,njlc->nlc", lifted.coefficients, prior.bases[lifted.component])
+    expected = weak_perspective(rotate_about_up(shapes, lifted.angle), lifted.scale) + lifted.translation[:, None]
+    np.testing.assert_allclose(lifted.projected_2d, expected, atol=1e-9)
+    np.testing.assert_allclose(lifted.residual, np.sum((points - expected) ** 2, axis=(-1, -2)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(17, 2), (1, 17, 2), (2, 3, 17, 2)])
+def test_any_leading_batch_shape(prior, s1_poses, shape):
+    points = image_points(s1_poses, count=int(np.prod(shape[:-2], dtype=int))).reshape(shape)
+    lifted = lift(points, prior)
+    assert lifted.pose_3d.shape == shape[:-1] + (3,)
+    assert lifted.angle.shape == shape[:-2] and lifted.coefficients.shape == shape[:-2] + (prior.n_basis,)
+
+
+@pytest.mark.parametrize("points, weights, message", [
+    (np.zeros((4, 16, 2)), None, r"shape \(\.\.\., 17, 2\)"),
+    (np.zeros((4, 17, 3)), None, r"shape \(\.\.\., 17, 2\)"),
+    (np.zeros((0, 17, 2)), None, "empty"),
+    ("nan", None, "NaN"),
+    ("ok", np.zeros(17), "0 joints with non-zero weight"),
+    ("ok", np.r_[np.ones(MIN_VISIBLE_JOINTS - 1), np.zeros(17 - MIN_VISIBLE_JOINTS + 1)], "at least 5"),
+    ("ok", -np.ones(17), "non-negative"),
+    ("ok", np.ones(5), "do not match"),
+    (np.full((3, 17, 2), 7.0), None, "one point"),
+])
+def test_bad_input_raises_value_error(prior, s1_poses, points, weights, message):
+    if isinstance(points, str):
+        points = image_points(s1_poses, count=3)
+        if points is not None and message == "NaN":
+            points[1, 4, 0] = np.nan
+    with pytest.raises(ValueError, match=message):
+        Lifter(prior, angles=8).lift(points, weights)
