@@ -24,7 +24,7 @@ test: $(STAMP)
 
 # Re-create the shipped prior from Human3.6M (needs ../shared/data).
 prior: $(STAMP)
-	$(BIN)/poselift train-prior --subjects S1 S5 S6 S7 S8 --components 3 --basis 12 \
+	$(BIN)/poselift train-prior --subjects S1 S5 S6 S7 S8 --components 3 --basis 16 \
 		--out src/poselift/models/h36m_prior.npz
 
 benchmarks: $(STAMP)

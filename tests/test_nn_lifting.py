@@ -23,7 +23,7 @@ def points(s1_poses):
 def test_torch_layer_equals_numpy_lifter(prior, points):
     weights = np.ones(17)
     weights[10] = 0.0  # a joint the detector lacks
-    expected = Lifter(prior, regularization=3.0).lift(points, weights)
+    expected = Lifter(prior).lift(points, weights)
     got = LiftingLayer(prior, weights=weights)(torch.tensor(points))
     np.testing.assert_array_equal(got.component.numpy(), expected.component)
     np.testing.assert_allclose(got.pose_3d.detach().numpy(), expected.pose_3d, atol=1e-5)

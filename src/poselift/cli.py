@@ -10,12 +10,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
 import numpy as np
+
+from .files import write_atomically
 
 __all__ = ["main"]
 
@@ -38,16 +39,8 @@ def _writable_output(path: Path) -> Path:
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    """Write JSON atomically: a temporary file in the same folder, then a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write JSON atomically (no half-written file if anything fails)."""
+    write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1)))
 
 
 def _load_prior(path: str | None):
@@ -122,13 +115,14 @@ def _train_prior(args: argparse.Namespace) -> int:
     from .prior.fit import fit_prior
 
     out = _writable_output(Path(args.out))
+    frames = "all frames" if args.step == 1 else f"every {args.step}th frame"
     if args.mocap is not None:
         clips = cmu.read_cmu_folder(args.mocap)
         poses = np.concatenate([c[:: args.step] for c in clips.values()])
-        described = f"CMU mocap: {len(clips)} clips from {args.mocap}, every {args.step}th frame"
+        described = f"CMU mocap: {len(clips)} clips from {args.mocap}, {frames}"
     else:
         poses = h36m.stack_poses(args.subjects, args.data, step=args.step)
-        described = f"Human3.6M {' '.join(args.subjects)}, every {args.step}th frame"
+        described = f"Human3.6M {' '.join(args.subjects)}, {frames}"
     print(f"poselift: fitting {args.components} components x {args.basis} basis to {len(poses)} poses "
           f"({described})", file=sys.stderr)
     start = time.perf_counter()

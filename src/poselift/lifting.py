@@ -41,13 +41,16 @@ import numpy as np
 from .geometry import WEAK_PERSPECTIVE, rotate_about_up
 from .prior.model import PosePrior
 
-__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
+__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
 
 DEFAULT_ANGLES = 80
 """Ground-plane angles searched (section 5.3: "checking 80 locations")."""
 
 REFINE_STEPS = 8
 """Fine angles per coarse step in the local refinement around the best coarse angle."""
+
+DEFAULT_REGULARIZATION = 10.0
+"""Multiplier g of the coefficients' prior term, chosen on a validation subject (README)."""
 
 SCALE_PRIOR = 0.1
 """Weight beta of the scale prior (not in the paper; see the module text)."""
@@ -146,12 +149,13 @@ class Lifter:
         refine: fine angles per coarse step for the local refinement (0 or 1: none).
         camera_rotation: optional (3, 3) known camera rotation E of eq. 4, applied after
             the ground-plane rotation (e.g. a camera looking down at the person).
-        regularization: multiplier of the coefficients' prior term (1: the PPCA posterior's).
+        regularization: multiplier g of the coefficients' prior term (1: the PPCA posterior's;
+            default :data:`DEFAULT_REGULARIZATION`).
         scale_prior: weight beta of the prior on the scale (0: none, as in the paper).
     """
 
     def __init__(self, prior: PosePrior, angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS,
-                 camera_rotation: np.ndarray | None = None, regularization: float = 1.0,
+                 camera_rotation: np.ndarray | None = None, regularization: float = DEFAULT_REGULARIZATION,
                  scale_prior: float = SCALE_PRIOR):
         if angles < 1:
             raise ValueError(f"need at least one angle, got {angles}")
@@ -341,7 +345,7 @@ _LAST_LIFTER: list = []
 
 def lift(points_2d: np.ndarray, prior: PosePrior | None = None, weights: np.ndarray | None = None,
          angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS, camera_rotation: np.ndarray | None = None,
-         regularization: float = 1.0) -> Lifted:
+         regularization: float = DEFAULT_REGULARIZATION) -> Lifted:
     """Lift (..., L, 2) pixel joints to 3D under ``prior`` (default: the shipped prior).
 
     A convenience over :class:`Lifter` that reuses the last lifter built with the same

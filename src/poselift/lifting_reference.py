@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .geometry import WEAK_PERSPECTIVE, rotate_about_up
-from .lifting import DEFAULT_ANGLES, REFINE_STEPS, SCALE_PRIOR
+from .lifting import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR
 from .prior.model import PosePrior
 
 __all__ = ["lift_reference"]
@@ -58,7 +58,7 @@ def _solve(points, weights, prior, k, theta, projection, regularization, scale_p
 
 def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray | None = None,
                    angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS,
-                   camera_rotation: np.ndarray | None = None, regularization: float = 1.0,
+                   camera_rotation: np.ndarray | None = None, regularization: float = DEFAULT_REGULARIZATION,
                    scale_prior: float = SCALE_PRIOR) -> dict:
     """Lift (N, L, 2) pixel joints frame by frame; returns a dict of arrays.
 

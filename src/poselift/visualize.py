@@ -6,8 +6,6 @@ Everything draws with matplotlib's Agg backend (no screen needed) and returns a 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .files import write_atomically  # noqa: E402
 from .skeleton import JointSet  # noqa: E402
 
 __all__ = ["SIDE_COLOURS", "draw_skeleton_3d", "prior_figure", "aligned_pca_figure", "save_figure"]
@@ -88,13 +87,7 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
     """Write ``fig`` as PNG to ``path`` atomically (a temporary file, then a rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".png.tmp")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..lifting import DEFAULT_ANGLES, REFINE_STEPS, SCALE_PRIOR, Lifter
+from ..lifting import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR, Lifter
 from ..prior.model import PosePrior
 
 __all__ = ["BACKWARD_MODES", "TorchLifted", "LiftingLayer"]
@@ -60,7 +60,7 @@ class LiftingLayer(nn.Module):
     """
 
     def __init__(self, prior: PosePrior, angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS,
-                 camera_rotation: np.ndarray | None = None, regularization: float = 3.0,
+                 camera_rotation: np.ndarray | None = None, regularization: float = DEFAULT_REGULARIZATION,
                  scale_prior: float = SCALE_PRIOR, weights: np.ndarray | None = None,
                  backward: str = "subgradient"):
         super().__init__()

@@ -11,8 +11,6 @@ mean size.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
+from ..files import write_atomically
 from ..geometry import normalise_size, prior_to_world, rotate_about_up, world_to_prior
 from ..skeleton import JointSet, get_joint_set
 from .alignment import best_yaw, unrotate
@@ -181,15 +180,12 @@ class PosePrior:
         header = {"format": "poselift-prior", "version": FORMAT_VERSION, "joint_set": self.joint_set.name,
                   "size_mm": self.size_mm, "metadata": self.metadata}
         arrays = {name: getattr(self, name) for name in _ARRAYS}
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
                 np.savez_compressed(f, header=np.array(json.dumps(header)), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+
+        write_atomically(path, write)
 
     @classmethod
     def default(cls) -> "PosePrior":
