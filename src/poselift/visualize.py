@@ -68,7 +68,7 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
 
     Args:
         aligned_flat: (N, D) aligned, normalised, flattened poses.
-        labels: optional (N,) component index of each pose, for colours.
+        labels: optional (N,) mixture component of each pose, for colours.
     """
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(aligned_flat), size=min(max_points, len(aligned_flat)), replace=False)
@@ -80,7 +80,8 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
     ax.scatter(coords[:, 0], coords[:, 1], s=1, alpha=0.3, **colours)
     ax.set_xlabel("first principal axis")
     ax.set_ylabel("second principal axis")
-    ax.set_title("aligned training poses in 2D PCA (cf. paper figure 2)")
+    ax.set_title("aligned training poses in 2D PCA (cf. paper figure 2)"
+                 + ("" if labels is None else "; colour: nearest component"))
     fig.tight_layout()
     return fig
 
