@@ -34,7 +34,7 @@ mirrored, upside-down body) are not allowed.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -102,12 +102,20 @@ class _Bank:
     offset: (J+2, K, A): what the scale prior adds to those rows' outputs.
     constant: (K, A): the scale prior's ``z_0^T P z_0``, added to every cost.
     back: (K, A, J+1, J+1): ``L^-T``, from ``h`` to ``z = (s, s a)``.
+    search: for :meth:`best`, (K*A*(J+2), 2L+1) rows with the offset as a last column, in
+        float64 and float32 (set on coarse banks only).
     """
 
     rows: np.ndarray
     offset: np.ndarray
     constant: np.ndarray
     back: np.ndarray
+    search: tuple[np.ndarray, np.ndarray] | None = None
+
+    def with_search(self) -> "_Bank":
+        """This bank, with the matrices :meth:`best` multiplies by."""
+        rows = np.concatenate([self.rows.reshape(-1, self.rows.shape[-1]), self.offset.reshape(-1, 1)], axis=1)
+        return replace(self, search=(rows, rows.astype(np.float32)))
 
     def outputs(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For (n, 2L) centred poses with (n,) weighted squared norms: costs (K, A, n),
@@ -128,10 +136,9 @@ class _Bank:
         ten times the largest float32 error seen on Human3.6M) is searched again in
         float64, so the choice is always the float64 one.
         """
-        r, k, a, width = self.rows.shape
-        # the offset rides on the product as one more column, against a constant 1 in y
-        rows = np.concatenate([self.rows.reshape(-1, width), self.offset.reshape(-1, 1)], axis=1)
-        rows32, constant = rows.astype(np.float32), self.constant.reshape(-1, 1)
+        r = self.rows.shape[0]
+        rows, rows32 = self.search  # the offset rides on the product, against a constant 1 in y
+        constant = self.constant.reshape(-1, 1)
         y1 = np.concatenate([y, np.ones((len(y), 1))], axis=1)
         y32 = y1.astype(np.float32)
         index = np.empty(len(y), dtype=np.int64)
@@ -248,7 +255,7 @@ class Lifter:
         if key in self._banks:
             self._banks.move_to_end(key)
             return self._banks[key]
-        entry = (self._build(weights, self.angles, np.arange(self.prior.n_components)), {})
+        entry = (self._build(weights, self.angles, np.arange(self.prior.n_components)).with_search(), {})
         self._banks[key] = entry
         if len(self._banks) > _PATTERN_CACHE:
             self._banks.popitem(last=False)

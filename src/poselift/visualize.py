@@ -80,8 +80,7 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
     ax.scatter(coords[:, 0], coords[:, 1], s=1, alpha=0.3, **colours)
     ax.set_xlabel("first principal axis")
     ax.set_ylabel("second principal axis")
-    ax.set_title("aligned training poses in 2D PCA (cf. paper figure 2)"
-                 + ("" if labels is None else "; colour: nearest component"))
+    ax.set_title("aligned poses in 2D PCA (paper fig. 2)" + ("" if labels is None else "; colour: component"))
     fig.tight_layout()
     return fig
 
