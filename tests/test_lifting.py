@@ -134,6 +134,20 @@ def test_known_camera_rotation_is_used(prior):
     assert np.abs(level.pose_3d - truth).max() > 50.0
 
 
+def test_a_given_height_scales_the_3d_pose(prior, s1_poses):
+    points = image_points(s1_poses, count=10)
+    lifter = Lifter(prior)
+    plain = lifter.lift(points)
+    tall = lifter.lift(points, height_mm=2000.0)
+    short = lifter.lift(points, height_mm=1000.0)
+    np.testing.assert_allclose(tall.pose_3d, 2 * short.pose_3d, rtol=1e-12)
+    mean = prior.to_millimetres(prior.means[np.argmax(prior.weights)], height_mm=1700.0)
+    assert np.isclose(np.ptp(mean[:, 1]), 1700.0)
+    np.testing.assert_array_equal(tall.angle, plain.angle)
+    with pytest.raises(ValueError, match="height must be a positive"):
+        lifter.lift(points, height_mm=-3.0)
+
+
 def test_projected_pose_is_eq_5(prior, s1_poses):
     points = image_points(s1_poses, count=10)
     lifted = Lifter(prior).lift(points)

@@ -65,7 +65,7 @@ def _lift(args: argparse.Namespace) -> int:
     weights = conversion.weights.copy()
     for name in conversion.approximate:
         weights[:, prior.joint_set.index(name)] *= args.approximate_weight
-    lifted = Lifter(prior, angles=args.angles).lift(conversion.points, weights)
+    lifted = Lifter(prior, angles=args.angles).lift(conversion.points, weights, args.height_mm)
     poses = []
     for i, label in enumerate(keypoints.labels):
         poses.append({
@@ -183,6 +183,7 @@ def _parser() -> argparse.ArgumentParser:
     lift.add_argument("--angles", type=_positive_int, default=DEFAULT_ANGLES, help="ground-plane angles searched")
     lift.add_argument("--approximate-weight", type=float, default=0.0,
                       help="weight of joints the input only approximates (e.g. a head top from ears)")
+    lift.add_argument("--height-mm", type=float, help="the person's height (default: the training poses' size)")
     lift.add_argument("--out", required=True, help="the JSON to write")
     lift.set_defaults(run=_lift)
 

@@ -262,10 +262,13 @@ class Lifter:
         return entry
 
     # ---- lifting ----------------------------------------------------------------------
-    def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None) -> Lifted:
+    def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
+             height_mm: float | None = None) -> Lifted:
         """Lift (..., L, 2) pixel joints; ``weights`` (..., L) in [0, 1], 0 = missing.
 
-        Joints with weight 0 may hold NaN; the prior fills them in.
+        Joints with weight 0 may hold NaN; the prior fills them in. The 3D pose is in
+        millimetres at the training poses' mean size, or for a person ``height_mm`` tall
+        (see :meth:`poselift.prior.PosePrior.to_millimetres`).
 
         Raises:
             ValueError: wrong shape, NaN at a weighted joint, negative weights, fewer than
@@ -306,7 +309,7 @@ class Lifter:
         projected += translation[:, None]
         residual = np.einsum("nl,nl->n", w, np.sum((np.nan_to_num(points) - projected) ** 2, axis=-1))
         return Lifted(
-            pose_3d=self.prior.to_millimetres(rotated).reshape(batch + rotated.shape[1:]),
+            pose_3d=self.prior.to_millimetres(rotated, height_mm).reshape(batch + rotated.shape[1:]),
             angle=angle.reshape(batch),
             scale=scale.reshape(batch),
             translation=translation.reshape(batch + (2,)),
@@ -376,7 +379,7 @@ _LAST_LIFTER: list = []
 
 def lift(points_2d: np.ndarray, prior: PosePrior | None = None, weights: np.ndarray | None = None,
          angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS, camera_rotation: np.ndarray | None = None,
-         regularization: float = DEFAULT_REGULARIZATION) -> Lifted:
+         regularization: float = DEFAULT_REGULARIZATION, height_mm: float | None = None) -> Lifted:
     """Lift (..., L, 2) pixel joints to 3D under ``prior`` (default: the shipped prior).
 
     A convenience over :class:`Lifter` that reuses the last lifter built with the same
@@ -387,4 +390,4 @@ def lift(points_2d: np.ndarray, prior: PosePrior | None = None, weights: np.ndar
     key = (id(prior), angles, refine, None if camera is None else camera.tobytes(), regularization)
     if not _LAST_LIFTER or _LAST_LIFTER[0][0] != key or _LAST_LIFTER[0][1] is not prior:
         _LAST_LIFTER[:] = [(key, prior, Lifter(prior, angles, refine, camera, regularization))]
-    return _LAST_LIFTER[0][2].lift(points_2d, weights)
+    return _LAST_LIFTER[0][2].lift(points_2d, weights, height_mm)

@@ -105,7 +105,7 @@ def _load_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
 
 
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
-                  data_dir=None, progress: bool = False, approximate_weight: float = 1.0, **lift_options) -> dict:
+                  data_dir=None, progress: bool = False, approximate_weight: float = 0.0, **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -118,7 +118,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         data_dir: folder laid out like ``shared/data`` (default: :func:`data_root`).
         progress: show a progress bar.
         approximate_weight: lifting weight of joints the input only approximates (the
-            Stacked-Hourglass spine and head); joints it lacks get 0.
+            Stacked-Hourglass spine and head; default 0, chosen on the validation subject);
+            joints it lacks get 0.
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 

@@ -103,10 +103,22 @@ class PosePrior:
         return fit_prior(poses_world, joint_set, **options).prior
 
     # ---- poses out, in millimetres -------------------------------------------------
-    def to_millimetres(self, model_poses: np.ndarray) -> np.ndarray:
-        """Model-space poses (..., L, 3) -> mm, y up, relative to the root joint."""
+    def to_millimetres(self, model_poses: np.ndarray, height_mm: float | None = None) -> np.ndarray:
+        """Model-space poses (..., L, 3) -> mm, y up, relative to the root joint.
+
+        Scaled by the training poses' mean size, or, given ``height_mm``, so that a person
+        of that height would have the scale: the height of the most common component's
+        mean pose (vertical extent of its joints, which stand for a standing person from
+        ankles to head top) is taken as the training poses' height.
+        """
         root = self.joint_set.parents.index(-1)
-        mm = np.asarray(model_poses) * self.size_mm
+        size = self.size_mm
+        if height_mm is not None:
+            if not height_mm > 0:
+                raise ValueError(f"height must be a positive number of millimetres, got {height_mm}")
+            mean = self.means[int(np.argmax(self.weights))]
+            size = height_mm / float(np.ptp(mean[:, 1]))
+        mm = np.asarray(model_poses) * size
         return mm - mm[..., root:root + 1, :]
 
     def mean_poses(self) -> np.ndarray:
