@@ -105,13 +105,14 @@ def test_a_zero_weight_makes_that_joints_position_irrelevant(prior, s1_poses):
     assert np.all(np.isfinite(c.pose_3d))
 
 
-@pytest.mark.parametrize("weights", ["none", "binary", "continuous"])
-def test_fast_path_equals_the_plain_reference(prior, s1_poses, weights):
-    points = image_points(s1_poses, count=6)
+@pytest.mark.parametrize("weights, count", [("none", 6), ("binary", 6), ("continuous", 6), ("continuous", 24)])
+def test_fast_path_equals_the_plain_reference(prior, s1_poses, weights, count):
+    """24 frames with weights of their own take the frame-by-frame path (over 16 patterns)."""
+    points = image_points(s1_poses, count=count)
     rng = np.random.default_rng(2)
     w = {"none": None,
-         "binary": np.where(rng.random((6, 17)) < 0.2, 0.0, 1.0),
-         "continuous": rng.uniform(0.1, 1.0, (6, 17))}[weights]
+         "binary": np.where(rng.random((count, 17)) < 0.2, 0.0, 1.0),
+         "continuous": rng.uniform(0.1, 1.0, (count, 17))}[weights]
     camera = np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)], [0, np.sin(0.3), np.cos(0.3)]])
     fast = Lifter(prior, angles=16, refine=4, camera_rotation=camera).lift(points, w)
     slow = lift_reference(points, prior, w, angles=16, refine=4, camera_rotation=camera)

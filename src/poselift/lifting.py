@@ -59,6 +59,8 @@ MIN_VISIBLE_JOINTS = 5
 """Fewest joints with a non-zero weight that a pose may be lifted from."""
 
 _PATTERN_CACHE = 64  # weight patterns whose solver banks a Lifter keeps
+_MANY_PATTERNS = 16  # more distinct weight patterns than this: solve each frame on its own
+_INDIVIDUAL_BLOCK = 16  # frames with weights of their own searched together
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,52 @@ def _block_costs(rows: np.ndarray, constant: np.ndarray, y: np.ndarray, r: int) 
     return costs
 
 
+@dataclass(frozen=True)
+class _Solver:
+    """Solver matrices of eq. 4 for a stack of designs; every field has its shape ``(...)`` first.
+
+    h_rows: (..., J+1, 2L) ``H = L^-1 A^T W``.  s_row: (..., 2L) gives ``s`` from ``y``.
+    h_offset: (..., J+1) and s_offset: (...) what the scale prior adds.
+    constant: (...) the scale prior's ``z_0^T P z_0``.  back: (..., J+1, J+1) ``L^-T``.
+    """
+
+    h_rows: np.ndarray
+    s_row: np.ndarray
+    h_offset: np.ndarray
+    s_offset: np.ndarray
+    constant: np.ndarray
+    back: np.ndarray
+
+
+def _solve_matrices(design: np.ndarray, weights: np.ndarray, precision: np.ndarray,
+                    scale_prior: float) -> _Solver:
+    """Solver matrices for designs (..., 2L, J+1) under joint weights broadcastable to (..., L)
+    and coefficient precisions broadcastable to (..., J+1) (the first, for ``s``, is replaced
+    by the scale prior's)."""
+    num_joints = design.shape[-2] // 2
+    leading = np.broadcast_shapes(design.shape[:-2], np.shape(weights)[:-1])
+    design = np.broadcast_to(design, leading + design.shape[-2:])
+    weights = np.broadcast_to(weights, leading + (num_joints,))
+    total = weights.sum(axis=-1)
+    # weighted centring of every column removes the translation t exactly
+    per_joint = design.reshape(design.shape[:-2] + (num_joints, 2, design.shape[-1]))
+    centre = np.einsum("...lcj,...l->...cj", per_joint, weights) / total[..., None, None]
+    centred = (per_joint - centre[..., None, :, :]).reshape(design.shape)
+    weighted = centred * np.repeat(weights, 2, axis=-1)[..., None]
+    # scale prior: s_k makes the mean's weighted spread equal the unit spread of y
+    expected_scale = 1.0 / np.sqrt(np.einsum("...r,...r->...", weighted[..., 0], centred[..., 0]) / total)
+    scale_precision = scale_prior * total / expected_scale**2
+    precision = np.broadcast_to(precision, design.shape[:-2] + design.shape[-1:]).copy()
+    precision[..., 0] = scale_precision
+    gram = np.swapaxes(centred, -1, -2) @ weighted + precision[..., :, None] * np.eye(design.shape[-1])
+    lower_inv = np.linalg.inv(np.linalg.cholesky(gram))
+    h_rows = lower_inv @ np.swapaxes(weighted, -1, -2)
+    back = np.swapaxes(lower_inv, -1, -2)
+    h_offset = lower_inv[..., 0] * (scale_precision * expected_scale)[..., None]  # L^-1 P z_0
+    return _Solver(h_rows, np.einsum("...i,...ix->...x", back[..., 0, :], h_rows), h_offset,
+                   np.einsum("...i,...i->...", back[..., 0, :], h_offset), scale_precision * expected_scale**2, back)
+
+
 class Lifter:
     """Lifts 2D poses with a fixed prior, angle grid and camera rotation (section 5.3).
 
@@ -207,46 +255,46 @@ class Lifter:
                                     regularization * prior.noise[:, None] / prior.variances], axis=1)
         self._precision = precision  # (K, J+1)
         self._num_joints = len(prior.joint_set)
+        self._design_parts = self._parts_of_design()
         self._fine_offsets = (np.arange(-self.refine + 1, self.refine) / self.refine) * self.step
         self._banks: OrderedDict[bytes, tuple[_Bank, dict]] = OrderedDict()
         self._bank_for(np.ones(self._num_joints))
 
     # ---- solver matrices ------------------------------------------------------------
     def _design(self, angles: np.ndarray, components: np.ndarray) -> np.ndarray:
-        """A = Pi E R(theta) [mu, e]: (len(components), A, 2L, J+1) for (A,) angles."""
+        """A = Pi E R(theta) [mu, e] for each component and its angles.
+
+        Args:
+            angles: (A,) angles for every component, or (len(components), A) each its own.
+            components: (k,) component indices.
+
+        Returns:
+            (k, A, 2L, J+1) designs.
+        """
+        angles = np.broadcast_to(angles, (len(components), np.shape(angles)[-1]))
         shapes = self._shapes[components]  # (k, J+1, L, 3)
-        rotated = rotate_about_up(shapes[:, None], angles[None, :, None])  # (k, A, J+1, L, 3)
+        rotated = rotate_about_up(shapes[:, None], angles[:, :, None])  # (k, A, J+1, L, 3)
         projected = rotated @ self.projection.T  # (k, A, J+1, L, 2)
         k, a, j1 = projected.shape[:3]
         return projected.reshape(k, a, j1, -1).swapaxes(-1, -2)
 
+    def _parts_of_design(self) -> np.ndarray:
+        """(3, K, L, 2, J+1): A0, A1, A2 with ``A(theta) = A0 + cos A1 + sin A2`` (rotation
+        about y: x' = c x + s z, z' = c z - s x)."""
+        x, yv, zv = (np.moveaxis(self._shapes[..., c], 1, -1) for c in range(3))  # (K, L, J+1)
+        p = self.projection
+        rows = [np.stack([p[r, 1] * yv for r in range(2)], axis=-2),
+                np.stack([p[r, 0] * x + p[r, 2] * zv for r in range(2)], axis=-2),
+                np.stack([p[r, 0] * zv - p[r, 2] * x for r in range(2)], axis=-2)]
+        return np.stack(rows)
+
     def _build(self, weights: np.ndarray, angles: np.ndarray, components: np.ndarray) -> _Bank:
-        design = self._design(angles, components)  # (k, A, 2L, J+1)
-        row_weights = np.repeat(weights, 2)  # (2L,) one per coordinate
-        total = weights.sum()
-        # weighted centring of every column removes the translation t exactly
-        per_joint = design.reshape(*design.shape[:2], self._num_joints, 2, design.shape[-1])
-        centre = np.einsum("kalcj,l->kacj", per_joint, weights) / total
-        centred = (per_joint - centre[:, :, None]).reshape(design.shape)
-        weighted = centred * row_weights[:, None]
-        # scale prior: s_k makes the mean's weighted spread equal the unit spread of y
-        mean_spread = np.sqrt(np.einsum("kar,kar->ka", weighted[..., 0], centred[..., 0]) / total)
-        expected_scale = 1.0 / mean_spread
-        scale_precision = self.scale_prior * total / expected_scale**2
-        precision = np.broadcast_to(self._precision[components][:, None], design.shape[:2] + (design.shape[-1],)).copy()
-        precision[..., 0] = scale_precision
-        gram = np.swapaxes(centred, -1, -2) @ weighted
-        gram += precision[..., :, None] * np.eye(design.shape[-1])
-        lower_inv = np.linalg.inv(np.linalg.cholesky(gram))
-        h_rows = lower_inv @ np.swapaxes(weighted, -1, -2)  # (k, A, J+1, 2L)
-        back = np.swapaxes(lower_inv, -1, -2)  # L^-T
-        s_row = np.einsum("kai,kair->kar", back[:, :, 0, :], h_rows)[:, :, None]
-        h_offset = lower_inv[..., 0] * (scale_precision * expected_scale)[..., None]  # L^-1 P z_0
-        s_offset = np.einsum("kai,kai->ka", back[:, :, 0, :], h_offset)[..., None]
-        rows = np.concatenate([h_rows, s_row], axis=2).transpose(2, 0, 1, 3)
-        offset = np.concatenate([h_offset, s_offset], axis=2).transpose(2, 0, 1)
-        return _Bank(np.ascontiguousarray(rows), np.ascontiguousarray(offset),
-                     scale_precision * expected_scale**2, back)
+        """The bank of one weight pattern (L,) for (A,) angles of the given components."""
+        solver = _solve_matrices(self._design(angles, components), weights,
+                                 self._precision[components][:, None], self.scale_prior)
+        rows = np.concatenate([solver.h_rows, solver.s_row[..., None, :]], axis=2).transpose(2, 0, 1, 3)
+        offset = np.concatenate([solver.h_offset, solver.s_offset[..., None]], axis=2).transpose(2, 0, 1)
+        return _Bank(np.ascontiguousarray(rows), np.ascontiguousarray(offset), solver.constant, solver.back)
 
     def _bank_for(self, weights: np.ndarray) -> tuple[_Bank, dict]:
         """The coarse bank (all components, all coarse angles) of a weight pattern, and its
@@ -288,17 +336,18 @@ class Lifter:
         component = np.empty(n, dtype=np.int64)
         angle = np.empty(n)
         cost = np.empty(n)
-        h = np.empty((n, self._shapes.shape[1]))
-        back = np.empty((n,) + (self._shapes.shape[1],) * 2)
+        z = np.empty((n, self._shapes.shape[1]))  # (s, s a) of the chosen solution
         if weights is None:
             patterns, inverse = w[:1], np.zeros(n, dtype=np.int64)
         else:
             patterns, inverse = np.unique(w, axis=0, return_inverse=True)
-        for p, pattern in enumerate(patterns):
-            frames = np.flatnonzero(inverse.ravel() == p)
-            self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, h, back)
+        if len(patterns) > _MANY_PATTERNS:  # e.g. confidences: every frame its own weights
+            self._solve_individually(w, y, norm, component, angle, cost, z)
+        else:
+            for p, pattern in enumerate(patterns):
+                frames = np.flatnonzero(inverse.ravel() == p)
+                self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, z)
 
-        z = np.einsum("nji,ni->nj", back, h)  # (s, s a)
         scale_unit = z[:, 0]
         coefficients = z[:, 1:] / scale_unit[:, None]
         shape = self.prior.means[component] + np.einsum("nj,njlc->nlc", coefficients, self.prior.bases[component])
@@ -320,7 +369,8 @@ class Lifter:
             projected_2d=projected.reshape(batch + projected.shape[1:]),
         )
 
-    def _solve_pattern(self, pattern, y, norm, frames, component, angle, cost, h, back) -> None:
+    def _solve_pattern(self, pattern, y, norm, frames, component, angle, cost, z) -> None:
+        """Search frames sharing one weight pattern with its cached solver banks."""
         coarse, fine_banks = self._bank_for(pattern)
         flat = coarse.best(y, norm)
         if np.any(flat < 0):
@@ -341,8 +391,64 @@ class Lifter:
             component[idx] = k
             angle[idx] = angles[pick]
             cost[idx] = fine_cost[0, pick, rows]
-            h[idx] = fine_h[:, 0, pick, rows].T
-            back[idx] = bank.back[0][pick]
+            z[idx] = np.einsum("nji,in->nj", bank.back[0][pick], fine_h[:, 0, pick, rows])
+
+    def _solve_individually(self, w, y, norm, component, angle, cost, z) -> None:
+        """Search frames that each have weights of their own, a block of frames at a time.
+
+        ``A(theta) = A0 + cos(theta) A1 + sin(theta) A2``, so the weighted Gram matrix and
+        ``A^T W y`` of every angle are combinations of six products and three vectors per
+        frame and component; each angle then costs one small solve instead of a rebuild.
+        """
+        for start in range(0, len(y), _INDIVIDUAL_BLOCK):
+            block = slice(start, start + _INDIVIDUAL_BLOCK)
+            grams, rhs = self._angle_expansions(w[block], y[block])  # (m, K, 3, 3, J+1, J+1), (m, K, 3, J+1)
+            total = w[block].sum(axis=1)
+            coarse_cost, _ = self._solve_angles(grams, rhs, self.angles, norm[block], total, np.arange(grams.shape[1]))
+            flat = np.argmin(coarse_cost.reshape(len(total), -1), axis=1)
+            if not np.all(np.isfinite(coarse_cost.reshape(len(total), -1)[np.arange(len(total)), flat])):
+                raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
+            best_k, best_a = np.unravel_index(flat, coarse_cost.shape[1:])
+            rows = np.arange(len(total))
+            angles = self.angles[best_a][:, None] + self._fine_offsets  # (m, F)
+            fine_cost, fine_z = self._solve_angles(grams[rows, best_k][:, None], rhs[rows, best_k][:, None], angles,
+                                                   norm[block], total, best_k[:, None])
+            pick = np.argmin(fine_cost[:, 0], axis=1)
+            component[block], angle[block] = best_k, angles[rows, pick]
+            cost[block], z[block] = fine_cost[rows, 0, pick], fine_z[rows, 0, pick]
+
+    def _angle_expansions(self, w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame and component, ``A_i^T W_c A_j`` and ``A_i^T W_c y`` for the parts A0,
+        A1, A2 of the design (W_c: weights with the weighted centring folded in)."""
+        parts = self._design_parts  # (3, K, L, 2, J+1)
+        total = w.sum(axis=1)
+        centre = np.einsum("iklcj,ml->mikcj", parts, w) / total[:, None, None, None, None]
+        centred = parts[None] - centre[:, :, :, None]  # (m, 3, K, L, 2, J+1)
+        weighted = centred * w[:, None, None, :, None, None]
+        grams = np.einsum("miklcp,mjklcq->mkijpq", centred, weighted)
+        rhs = np.einsum("miklcp,mlc->mkip", weighted, y.reshape(len(y), -1, 2))
+        return grams, rhs
+
+    def _solve_angles(self, grams, rhs, angles, norm, total, components) -> tuple[np.ndarray, np.ndarray]:
+        """Costs (m, k, A) (inf where s <= 0) and solutions z (m, k, A, J+1) of eq. 4 at the
+        angles (A,) or (m, A), from :meth:`_angle_expansions` restricted to components (k,)."""
+        angles = np.broadcast_to(angles, (len(total), np.shape(angles)[-1]))
+        f = np.stack([np.ones_like(angles), np.cos(angles), np.sin(angles)], axis=-1)  # (m, A, 3)
+        m, k, _, _, j1, _ = grams.shape
+        outer = (f[..., :, None] * f[..., None, :]).reshape(m, 1, -1, 9)  # (m, 1, A, 9)
+        gram = (outer @ grams.reshape(m, k, 9, j1 * j1)).reshape(m, k, -1, j1, j1)
+        b = f[:, None] @ rhs  # (m, k, A, J+1)
+        # scale prior: s_k = sqrt(W / G00), precision beta G00, centre z_0 = (s_k, 0, ...)
+        g00 = gram[..., 0, 0]
+        expected = np.sqrt(total[:, None, None] / g00)
+        precision = np.broadcast_to(self._precision[components][..., None, :], gram.shape[:-1]).copy()
+        precision[..., 0] = self.scale_prior * g00
+        gram = gram + precision[..., None] * np.eye(gram.shape[-1])
+        b[..., 0] += self.scale_prior * g00 * expected
+        solution = np.linalg.solve(gram, b[..., None])[..., 0]
+        costs = norm[:, None, None] + self.scale_prior * total[:, None, None] - np.sum(b * solution, axis=-1)
+        costs[solution[..., 0] <= 0] = np.inf
+        return costs, solution
 
     def _check(self, points_2d, weights) -> tuple[np.ndarray, np.ndarray, tuple]:
         num_joints = self._num_joints
