@@ -17,14 +17,10 @@ happens on noisy detections. For a fixed rotation and component the problem is l
 ridge regression in ``z = (s, s a)`` (the paper's footnote 3); ``t`` is removed by
 (weighted) centring. 2D poses are first centred and scaled to unit spread.
 
-Speed (see README "Lifting fast"): with ``A = Pi E R [mu, e]`` (2L x (J+1)), the prior
-precision ``P`` and the Cholesky factor ``G = A^T W A + P = L L^T``, the rows
-``H = L^-1 A^T W`` turn a centred pose ``y`` into ``h = H y + o`` (``o = L^-1 P z_0``
-from the scale prior's centre ``z_0``), whose cost is ``y^T W y + z_0^T P z_0 - |h|^2`` and
-whose solution is ``z = L^-T h``. Stacking ``H`` (and the row that
-gives ``s``) for every component and angle of the grid makes the whole search one matrix
-product per visibility pattern. The best angle is then refined on a finer grid around it
-(:data:`REFINE_STEPS` per coarse step), again by stored matrices.
+Speed: :mod:`poselift.lifting_solvers` stacks the solver matrices of every component and
+angle, so that frames sharing a weight pattern are searched by one matrix product; frames
+with weights of their own use a Gram expansion in the cosine and sine of the angle. The
+best angle is then refined on a finer grid around it (:data:`REFINE_STEPS` per coarse step).
 
 Every component is solved and the lowest cost of eq. 4 wins ("solve for each Gaussian
 independently and select the most probable solution"); solutions with ``s <= 0`` (a
@@ -34,11 +30,12 @@ mirrored, upside-down body) are not allowed.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from .geometry import WEAK_PERSPECTIVE, rotate_about_up
+from .lifting_solvers import Bank, solve_matrices
 from .prior.model import PosePrior
 
 __all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
@@ -91,131 +88,6 @@ class Lifted:
     projected_2d: np.ndarray
 
 
-_CHUNK = 256  # frames per block of the coarse search: its outputs stay in cache
-_TIE_MARGIN = 1e-5  # relative cost gap below which the float32 coarse search is re-done in float64
-
-
-@dataclass(frozen=True)
-class _Bank:
-    """Solver matrices of eq. 4 for one weight pattern: components x angles.
-
-    rows: (J+2, K, A, 2L): J+1 rows of ``H`` then the row giving ``s``, output-major so
-        that summing the squares of ``h`` runs over contiguous blocks.
-    offset: (J+2, K, A): what the scale prior adds to those rows' outputs.
-    constant: (K, A): the scale prior's ``z_0^T P z_0``, added to every cost.
-    back: (K, A, J+1, J+1): ``L^-T``, from ``h`` to ``z = (s, s a)``.
-    search: for :meth:`best`, (K*A*(J+2), 2L+1) rows with the offset as a last column, in
-        float64 and float32 (set on coarse banks only).
-    """
-
-    rows: np.ndarray
-    offset: np.ndarray
-    constant: np.ndarray
-    back: np.ndarray
-    search: tuple[np.ndarray, np.ndarray] | None = None
-
-    def with_search(self) -> "_Bank":
-        """This bank, with the matrices :meth:`best` multiplies by."""
-        rows = np.concatenate([self.rows.reshape(-1, self.rows.shape[-1]), self.offset.reshape(-1, 1)], axis=1)
-        return replace(self, search=(rows, rows.astype(np.float32)))
-
-    def outputs(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For (n, 2L) centred poses with (n,) weighted squared norms: costs (K, A, n),
-        ``inf`` where ``s <= 0``, and ``h`` (J+1, K, A, n)."""
-        out = np.tensordot(self.rows, y, axes=([3], [1])) + self.offset[..., None]
-        h = out[:-1]
-        costs = norm + self.constant[..., None] - np.einsum("rkan,rkan->kan", h, h)
-        costs[out[-1] <= 0] = np.inf
-        return costs, h
-
-    def best(self, y: np.ndarray, norm: np.ndarray) -> np.ndarray:
-        """The cheapest (component, angle) of each of (n, 2L) poses: (n,) flat indices into
-        (K, A), or -1 where no candidate has a positive scale.
-
-        Blocks of frames are searched in float32 (the product and the reductions that
-        dominate run twice as fast as in float64). A frame whose two cheapest candidates
-        are closer than float32 can tell apart (:data:`_TIE_MARGIN` of its squared norm,
-        ten times the largest float32 error seen on Human3.6M) is searched again in
-        float64, so the choice is always the float64 one.
-        """
-        r = self.rows.shape[0]
-        rows, rows32 = self.search  # the offset rides on the product, against a constant 1 in y
-        constant = self.constant.reshape(-1, 1)
-        y1 = np.concatenate([y, np.ones((len(y), 1))], axis=1)
-        y32 = y1.astype(np.float32)
-        index = np.empty(len(y), dtype=np.int64)
-        for start in range(0, len(y), _CHUNK):
-            block = slice(start, start + _CHUNK)
-            costs = _block_costs(rows32, constant.astype(np.float32), y32[block], r)
-            first = np.argmin(costs, axis=0)
-            columns = np.arange(costs.shape[1])
-            best_cost = costs[first, columns].copy()
-            costs[first, columns] = np.inf
-            close = np.flatnonzero(~(costs.min(axis=0) - best_cost > _TIE_MARGIN * (norm[block] + 1.0)))
-            if len(close):
-                first[close] = np.argmin(_block_costs(rows, constant, y1[block][close], r), axis=0)
-            first[~np.isfinite(best_cost)] = -1
-            index[block] = first
-        return index
-
-
-def _block_costs(rows: np.ndarray, constant: np.ndarray, y: np.ndarray, r: int) -> np.ndarray:
-    """(K*A, m) costs, less each pose's squared norm, of (m, 2L+1) poses; inf where s <= 0."""
-    out = (rows @ y.T).reshape(r, -1, len(y))
-    valid = out[-1] > 0
-    h = out[:-1]
-    np.square(h, out=h)
-    costs = constant - h.sum(axis=0)
-    costs[~valid] = np.inf
-    return costs
-
-
-@dataclass(frozen=True)
-class _Solver:
-    """Solver matrices of eq. 4 for a stack of designs; every field has its shape ``(...)`` first.
-
-    h_rows: (..., J+1, 2L) ``H = L^-1 A^T W``.  s_row: (..., 2L) gives ``s`` from ``y``.
-    h_offset: (..., J+1) and s_offset: (...) what the scale prior adds.
-    constant: (...) the scale prior's ``z_0^T P z_0``.  back: (..., J+1, J+1) ``L^-T``.
-    """
-
-    h_rows: np.ndarray
-    s_row: np.ndarray
-    h_offset: np.ndarray
-    s_offset: np.ndarray
-    constant: np.ndarray
-    back: np.ndarray
-
-
-def _solve_matrices(design: np.ndarray, weights: np.ndarray, precision: np.ndarray,
-                    scale_prior: float) -> _Solver:
-    """Solver matrices for designs (..., 2L, J+1) under joint weights broadcastable to (..., L)
-    and coefficient precisions broadcastable to (..., J+1) (the first, for ``s``, is replaced
-    by the scale prior's)."""
-    num_joints = design.shape[-2] // 2
-    leading = np.broadcast_shapes(design.shape[:-2], np.shape(weights)[:-1])
-    design = np.broadcast_to(design, leading + design.shape[-2:])
-    weights = np.broadcast_to(weights, leading + (num_joints,))
-    total = weights.sum(axis=-1)
-    # weighted centring of every column removes the translation t exactly
-    per_joint = design.reshape(design.shape[:-2] + (num_joints, 2, design.shape[-1]))
-    centre = np.einsum("...lcj,...l->...cj", per_joint, weights) / total[..., None, None]
-    centred = (per_joint - centre[..., None, :, :]).reshape(design.shape)
-    weighted = centred * np.repeat(weights, 2, axis=-1)[..., None]
-    # scale prior: s_k makes the mean's weighted spread equal the unit spread of y
-    expected_scale = 1.0 / np.sqrt(np.einsum("...r,...r->...", weighted[..., 0], centred[..., 0]) / total)
-    scale_precision = scale_prior * total / expected_scale**2
-    precision = np.broadcast_to(precision, design.shape[:-2] + design.shape[-1:]).copy()
-    precision[..., 0] = scale_precision
-    gram = np.swapaxes(centred, -1, -2) @ weighted + precision[..., :, None] * np.eye(design.shape[-1])
-    lower_inv = np.linalg.inv(np.linalg.cholesky(gram))
-    h_rows = lower_inv @ np.swapaxes(weighted, -1, -2)
-    back = np.swapaxes(lower_inv, -1, -2)
-    h_offset = lower_inv[..., 0] * (scale_precision * expected_scale)[..., None]  # L^-1 P z_0
-    return _Solver(h_rows, np.einsum("...i,...ix->...x", back[..., 0, :], h_rows), h_offset,
-                   np.einsum("...i,...i->...", back[..., 0, :], h_offset), scale_precision * expected_scale**2, back)
-
-
 class Lifter:
     """Lifts 2D poses with a fixed prior, angle grid and camera rotation (section 5.3).
 
@@ -257,7 +129,7 @@ class Lifter:
         self._num_joints = len(prior.joint_set)
         self._design_parts = self._parts_of_design()
         self._fine_offsets = (np.arange(-self.refine + 1, self.refine) / self.refine) * self.step
-        self._banks: OrderedDict[bytes, tuple[_Bank, dict]] = OrderedDict()
+        self._banks: OrderedDict[bytes, tuple[Bank, dict]] = OrderedDict()
         self._bank_for(np.ones(self._num_joints))
 
     # ---- solver matrices ------------------------------------------------------------
@@ -288,15 +160,15 @@ class Lifter:
                 np.stack([p[r, 0] * zv - p[r, 2] * x for r in range(2)], axis=-2)]
         return np.stack(rows)
 
-    def _build(self, weights: np.ndarray, angles: np.ndarray, components: np.ndarray) -> _Bank:
+    def _build(self, weights: np.ndarray, angles: np.ndarray, components: np.ndarray) -> Bank:
         """The bank of one weight pattern (L,) for (A,) angles of the given components."""
-        solver = _solve_matrices(self._design(angles, components), weights,
+        solver = solve_matrices(self._design(angles, components), weights,
                                  self._precision[components][:, None], self.scale_prior)
         rows = np.concatenate([solver.h_rows, solver.s_row[..., None, :]], axis=2).transpose(2, 0, 1, 3)
         offset = np.concatenate([solver.h_offset, solver.s_offset[..., None]], axis=2).transpose(2, 0, 1)
-        return _Bank(np.ascontiguousarray(rows), np.ascontiguousarray(offset), solver.constant, solver.back)
+        return Bank(np.ascontiguousarray(rows), np.ascontiguousarray(offset), solver.constant, solver.back)
 
-    def _bank_for(self, weights: np.ndarray) -> tuple[_Bank, dict]:
+    def _bank_for(self, weights: np.ndarray) -> tuple[Bank, dict]:
         """The coarse bank (all components, all coarse angles) of a weight pattern, and its
         dict of fine banks keyed by (component, coarse angle index)."""
         key = weights.tobytes()

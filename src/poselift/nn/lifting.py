@@ -111,7 +111,7 @@ class LiftingLayer(nn.Module):
         if not bool((spread > 0).all()):
             raise ValueError("cannot lift a pose whose weighted joints all lie at one point")
         y = (centred / spread[:, None, None]).reshape(len(points), -1)
-        k, a, f, width = self.fine_rows.shape[0], self.fine_rows.shape[1], self.fine_rows.shape[2], y.shape[1]
+        k, a = self.fine_rows.shape[:2]
         with torch.no_grad():
             norm = torch.einsum("x,bx->b", w.repeat_interleave(2), y * y)
             out = torch.einsum("rkax,bx->rkab", self.coarse_rows, y) + self.coarse_offset[..., None]
