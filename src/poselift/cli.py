@@ -101,7 +101,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     json_out = _writable_output(Path(args.json)) if args.json else None
     prior = _load_prior(args.prior)
     result = evaluate_h36m(prior, args.protocol, args.input, subjects=args.subjects, data_dir=args.data,
-                           progress=not args.quiet, approximate_weight=args.approximate_weight)
+                           progress=not args.quiet, approximate_weight=args.approximate_weight,
+                           perspective=not args.weak_perspective)
     print(format_table(result))
     if json_out:
         _write_json(json_out, result)
@@ -196,6 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     evaluate.add_argument("--approximate-weight", type=float, default=0.0,
                           help="weight of input joints that only approximate H36M's (SH spine and head)")
+    evaluate.add_argument("--weak-perspective", action="store_true",
+                          help="no perspective correction with the camera's focal length (the paper's model)")
     evaluate.add_argument("--json", help="also write the figures to this JSON file")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_evaluate)

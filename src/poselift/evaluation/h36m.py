@@ -1,7 +1,8 @@
 """The Human3.6M protocols of section 6, for lifting 2D joints to 3D.
 
 Each test frame of each camera is lifted on its own (no temporal smoothing), with the
-camera's known rotation as the E of eq. 4 (its yaw is absorbed by the searched angle), and
+camera's known rotation as the E of eq. 4 (its yaw is absorbed by the searched angle) and,
+unless turned off, one perspective correction with its focal length, and
 the answer is compared, in that camera's frame, with the ground truth:
 
 =========  ===========================  ==========  =======  ======  ====================
@@ -105,7 +106,8 @@ def _load_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
 
 
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
-                  data_dir=None, progress: bool = False, approximate_weight: float = 0.0, **lift_options) -> dict:
+                  data_dir=None, progress: bool = False, approximate_weight: float = 0.0, perspective: bool = True,
+                  **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -120,6 +122,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         approximate_weight: lifting weight of joints the input only approximates (the
             Stacked-Hourglass spine and head; default 0, chosen on the validation subject);
             joints it lacks get 0.
+        perspective: correct for perspective with the camera's focal length and principal
+            point (:meth:`~poselift.lifting.Lifter.lift_perspective`); False: the paper's
+            plain weak perspective.
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 
@@ -162,7 +167,11 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         lifter_key = (subject, camera.name)
         if lifter_key not in lifters:
             lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
-        lifted = lifters[lifter_key].lift(points, weights)
+        lifter = lifters[lifter_key]
+        if perspective:
+            lifted = lifter.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights)
+        else:
+            lifted = lifter.lift(points, weights)
         predicted = lifted.pose_3d @ (_VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
         joints = list(spec.joints)
         bucket = errors.setdefault(h36m.action_of(sequence), {"mpjpe": [], "pa_mpjpe": []})
@@ -180,6 +189,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "headline": spec.headline,
         "subjects": list(subjects),
         "input": source,
+        "perspective_correction": perspective,
         "frame_step": spec.step,
         "cameras": list(spec.cameras),
         "first_trial_only": spec.first_trial_only,
@@ -195,7 +205,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
 def format_table(result: dict) -> str:
     """The per-action table of a result, like the paper's Tables 1 and 2."""
     lines = [f"Human3.6M protocol {result['protocol']}, subjects {' '.join(result['subjects'])}, "
-             f"input {result['input']}, every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
+             f"input {result['input']}{'' if result['perspective_correction'] else ' (weak perspective)'}, "
+             f"every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
              f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
              f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}"]
     for action, values in result["per_action"].items():

@@ -112,14 +112,17 @@ class PosePrior:
         ankles to head top) is taken as the training poses' height.
         """
         root = self.joint_set.parents.index(-1)
-        size = self.size_mm
-        if height_mm is not None:
-            if not height_mm > 0:
-                raise ValueError(f"height must be a positive number of millimetres, got {height_mm}")
-            mean = self.means[int(np.argmax(self.weights))]
-            size = height_mm / float(np.ptp(mean[:, 1]))
-        mm = np.asarray(model_poses) * size
+        mm = np.asarray(model_poses) * self.millimetres_per_unit(height_mm)
         return mm - mm[..., root:root + 1, :]
+
+    def millimetres_per_unit(self, height_mm: float | None = None) -> float:
+        """Millimetres in one model-space unit: the training poses' mean size, or the size
+        that gives the most common component's mean pose a height of ``height_mm``."""
+        if height_mm is None:
+            return self.size_mm
+        if not height_mm > 0:
+            raise ValueError(f"height must be a positive number of millimetres, got {height_mm}")
+        return height_mm / float(np.ptp(self.means[int(np.argmax(self.weights))][:, 1]))
 
     def mean_poses(self) -> np.ndarray:
         """(K, L, 3) component means in mm, y up, root-relative."""
