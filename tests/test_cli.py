@@ -85,6 +85,30 @@ def test_lift_h36m_npy_writes_versioned_json(h36m_2d, tmp_path, capsys):
     assert "lifted 8 pose(s)" in capsys.readouterr().out
 
 
+def test_lift_with_a_known_camera_corrects_perspective(data_dir, h36m_2d, tmp_path):
+    import json
+
+    from poselift.datasets import h36m
+
+    camera = h36m.load_cameras(data_dir)["S9"][0]
+    source = tmp_path / "poses.npy"
+    np.save(source, h36m_2d)
+    plain, corrected = tmp_path / "plain.json", tmp_path / "corrected.json"
+    assert main(["lift", str(source), "--format", "h36m", "--out", str(plain)]) == 0
+    assert main(["lift", str(source), "--format", "h36m", "--focal-px", str(camera.focal.mean()),
+                 "--principal-px", *map(str, camera.principal), "--out", str(corrected)]) == 0
+    a, b = (json.loads(p.read_text()) for p in (plain, corrected))
+    assert b["perspective_correction"] and not a["perspective_correction"]
+    assert a["poses"][0]["joints_3d_mm"] != b["poses"][0]["joints_3d_mm"]
+
+
+def test_lift_with_a_focal_length_but_no_principal_point_fails(h36m_2d, tmp_path, capsys):
+    source = tmp_path / "poses.npy"
+    np.save(source, h36m_2d)
+    assert main(["lift", str(source), "--format", "h36m", "--focal-px", "1000", "--out", str(tmp_path / "o.json")]) == 1
+    assert "needs --principal-px" in capsys.readouterr().err
+
+
 def test_lift_coco_json_fills_the_joints_coco_lacks(h36m_2d, tmp_path, capsys):
     import json
 

@@ -65,7 +65,14 @@ def _lift(args: argparse.Namespace) -> int:
     weights = conversion.weights.copy()
     for name in conversion.approximate:
         weights[:, prior.joint_set.index(name)] *= args.approximate_weight
-    lifted = Lifter(prior, angles=args.angles).lift(conversion.points, weights, args.height_mm)
+    lifter = Lifter(prior, angles=args.angles)
+    if args.focal_px is None:
+        lifted = lifter.lift(conversion.points, weights, args.height_mm)
+    else:
+        if args.principal_px is None:
+            raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
+        lifted = lifter.lift_perspective(conversion.points, args.focal_px, args.principal_px, weights,
+                                         height_mm=args.height_mm)
     poses = []
     for i, label in enumerate(keypoints.labels):
         poses.append({
@@ -85,6 +92,7 @@ def _lift(args: argparse.Namespace) -> int:
         "joint_names": list(prior.joint_set.joints),
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
+        "perspective_correction": args.focal_px is not None,
         "prior": prior.describe(), "poses": poses,
     })
     print(f"lifted {len(poses)} pose(s) from {args.keypoints}; wrote {out}")
@@ -185,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     lift.add_argument("--approximate-weight", type=float, default=0.0,
                       help="weight of joints the input only approximates (e.g. a head top from ears)")
     lift.add_argument("--height-mm", type=float, help="the person's height (default: the training poses' size)")
+    lift.add_argument("--focal-px", type=float, help="focal length in pixels: correct for perspective")
+    lift.add_argument("--principal-px", type=float, nargs=2, metavar=("X", "Y"), help="principal point in pixels")
     lift.add_argument("--out", required=True, help="the JSON to write")
     lift.set_defaults(run=_lift)
 
