@@ -204,3 +204,9 @@ def test_perspective_correction_converges_on_pinhole_views_of_model_poses(prior)
 def test_perspective_correction_rejects_a_bad_focal_length(prior, s1_poses):
     with pytest.raises(ValueError, match="focal length must be positive"):
         Lifter(prior, angles=8).lift_perspective(image_points(s1_poses, count=2), 0.0, [0, 0])
+
+
+@pytest.mark.parametrize("camera", [np.diag([1.0, 1.0, -1.0]), 2 * np.eye(3), np.eye(2)])
+def test_a_camera_rotation_that_is_not_a_rotation_raises(prior, camera):
+    with pytest.raises(ValueError, match="camera_rotation must be a 3x3 rotation matrix"):
+        Lifter(prior, angles=8, camera_rotation=camera)

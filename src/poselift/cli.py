@@ -192,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     lift.add_argument("--angles", type=_positive_int, default=DEFAULT_ANGLES, help="ground-plane angles searched")
     lift.add_argument("--approximate-weight", type=float, default=0.0,
                       help="weight of joints the input only approximates (e.g. a head top from ears)")
-    lift.add_argument("--height-mm", type=float, help="the person's height (default: the training poses' size)")
+    lift.add_argument("--height-mm", type=float, help="the person's height from ankles to head top (default: the training poses' size)")
     lift.add_argument("--focal-px", type=float, help="focal length in pixels: correct for perspective")
     lift.add_argument("--principal-px", type=float, nargs=2, metavar=("X", "Y"), help="principal point in pixels")
     lift.add_argument("--out", required=True, help="the JSON to write")

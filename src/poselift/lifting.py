@@ -4,12 +4,12 @@ For 2D joints ``Y`` (L, 2) in pixels, find a ground-plane rotation ``R(theta)``,
 ``s``, a translation ``t`` and coefficients ``a`` of a mixture component ``k`` minimising
 eq. 4 with per-joint weights ``w``::
 
-    sum_l w_l |Y_l - s Pi E R (mu_k + a . e_k)_l - t|^2 + s^2 sum_j (noise_k / var_kj) a_j^2
+    sum_l w_l |Y_l - s Pi E R (mu_k + a . e_k)_l - t|^2 + g s^2 sum_j (noise_k / var_kj) a_j^2
         + beta W (s - s_k)^2 / s_k^2
 
 Pi is weak perspective (image y down), E an optional known camera rotation. The first
-prior term is the PPCA posterior's: the coefficients' Gaussian prior in the units of the
-data term, so the answer does not depend on the size of the person in pixels. The second,
+prior term is the PPCA posterior's (g = 1; :data:`DEFAULT_REGULARIZATION` by default): the
+coefficients' Gaussian prior in the units of the data term, so the answer does not depend on the size of the person in pixels. The second,
 a weak Gaussian prior on the scale around ``s_k``, the scale at which the component's mean
 pose would cover the 2D points (W: the summed weights), is not in the paper: without it the
 reparameterisation below lets ``s`` shrink towards 0 while ``a = (s a) / s`` explodes, which
@@ -118,8 +118,9 @@ class Lifter:
         self.angles = np.linspace(-np.pi, np.pi, angles, endpoint=False)
         self.step = 2 * np.pi / angles
         camera = np.eye(3) if camera_rotation is None else np.asarray(camera_rotation, dtype=np.float64)
-        if camera.shape != (3, 3) or not np.allclose(camera @ camera.T, np.eye(3), atol=1e-6):
-            raise ValueError("camera_rotation must be a 3x3 rotation matrix")
+        if (camera.shape != (3, 3) or not np.allclose(camera @ camera.T, np.eye(3), atol=1e-6)
+                or np.linalg.det(camera) < 0):
+            raise ValueError("camera_rotation must be a 3x3 rotation matrix (orthonormal, determinant +1)")
         self.camera_rotation = camera
         self.projection = WEAK_PERSPECTIVE @ camera  # (2, 3)
         # [mu, e_1..e_J] per component: (K, J+1, L, 3)

@@ -65,7 +65,8 @@ class Bank:
         Blocks of frames are searched in float32 (the product and the reductions that
         dominate run twice as fast as in float64). A frame whose two cheapest candidates
         are closer than float32 can tell apart (:data:`_TIE_MARGIN` of its squared norm,
-        ten times the largest float32 error seen on Human3.6M) is searched again in
+        ten times the largest float32 error measured on 2,560 Human3.6M S9 frames; about
+        9% of frames fall under it) is searched again in
         float64, so the choice is always the float64 one.
         """
         r = self.rows.shape[0]

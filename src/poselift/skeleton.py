@@ -195,11 +195,11 @@ def get_joint_set(name: str | JointSet) -> JointSet:
 # Tried in order; a derived joint may feed a later rule. Every derived joint is reported
 # as approximate: none of these is the same anatomical point, only a stand-in.
 DERIVATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("pelvis", ("left_hip", "right_hip"), "mid-hips; H36M's pelvis lies within ~1 cm of it"),
-    ("thorax", ("left_shoulder", "right_shoulder"), "mid-shoulders, on H36M's thorax level"),
-    ("thorax", ("upper_neck",), "LSP's neck sits a few cm above H36M's thorax"),
+    ("pelvis", ("left_hip", "right_hip"), "mid-hips; in Human3.6M the pelvis is the hip mid-point"),
+    ("thorax", ("left_shoulder", "right_shoulder"), "mid-shoulders; H36M's thorax sits ~6 cm higher"),
+    ("thorax", ("upper_neck",), "LSP's neck (top of the neck) stands in for H36M's thorax"),
     ("thorax", ("neck",), "OpenPose's neck is the mid-shoulder point"),
-    ("neck_nose", ("nose",), "H36M's neck/nose point lies between the chin and the nose"),
+    ("neck_nose", ("nose",), "the nose stands in for H36M's neck/nose point"),
     ("upper_neck", ("thorax", "neck_nose"), "half way between thorax and neck/nose"),
     ("upper_neck", ("thorax",), "H36M's thorax stands in for LSP's neck"),
     ("spine", ("sh_spine",), "Stacked-Hourglass spine: median 46 px from H36M's spine"),

@@ -72,7 +72,7 @@ class LiftingLayer(nn.Module):
         pattern = np.ones(num_joints) if weights is None else np.asarray(weights, dtype=np.float64)
         if pattern.shape != (num_joints,) or np.any(pattern < 0) or np.count_nonzero(pattern) < 5:
             raise ValueError(f"weights must be ({num_joints},), non-negative, with at least 5 non-zero")
-        coarse = lifter._build(pattern, lifter.angles, np.arange(prior.n_components))
+        coarse, _ = lifter._bank_for(pattern)  # built already when the pattern is all ones
         fine_angles = lifter.angles[:, None] + lifter._fine_offsets[None, :]  # (A, F)
         fine = lifter._build(pattern, fine_angles.ravel(), np.arange(prior.n_components))
         k, a, f = prior.n_components, len(lifter.angles), fine_angles.shape[1]

@@ -204,7 +204,8 @@ def align_poses(poses: np.ndarray, n_basis: int, dim: int | None = None, final_s
         n_basis: target basis size J; the basis grows 1, 2, ..., J.
         dim: intrinsic dimension of the flattened poses (3L - 3 for centred poses).
         final_sweeps: rotation/PPCA alternations at the target size; one at each smaller
-            size (more change the objective by less than 0.1% on Human3.6M).
+            size (on every 20th frame of Human3.6M S1, more changed the objective by less
+            than 0.1%).
         progress: optional callable ``progress(basis_size, objective)`` after every sweep.
 
     Returns:

@@ -106,10 +106,10 @@ class PosePrior:
     def to_millimetres(self, model_poses: np.ndarray, height_mm: float | None = None) -> np.ndarray:
         """Model-space poses (..., L, 3) -> mm, y up, relative to the root joint.
 
-        Scaled by the training poses' mean size, or, given ``height_mm``, so that a person
-        of that height would have the scale: the height of the most common component's
-        mean pose (vertical extent of its joints, which stand for a standing person from
-        ankles to head top) is taken as the training poses' height.
+        Scaled by the training poses' mean size, or, given ``height_mm``, so that the most
+        common component's mean pose would measure ``height_mm`` from its lowest to its
+        highest joint (ankles to head top when standing; a person's stature is some 5 cm
+        more, the ankle's height above the floor).
         """
         root = self.joint_set.parents.index(-1)
         mm = np.asarray(model_poses) * self.millimetres_per_unit(height_mm)
@@ -117,7 +117,8 @@ class PosePrior:
 
     def millimetres_per_unit(self, height_mm: float | None = None) -> float:
         """Millimetres in one model-space unit: the training poses' mean size, or the size
-        that gives the most common component's mean pose a height of ``height_mm``."""
+        that gives the most common component's mean pose an ankle-to-head-top height of
+        ``height_mm``."""
         if height_mm is None:
             return self.size_mm
         if not height_mm > 0:
@@ -172,12 +173,13 @@ class PosePrior:
         Returns:
             ``(reconstructions (N, L, 3) world mm, component (N,))``.
         """
-        poses_world = check_poses(poses_world, self.joint_set)
-        poses, sizes = to_model_space(poses_world, self.joint_set)
+        poses, sizes = to_model_space(poses_world, self.joint_set)  # validates
         best = np.full(len(poses), np.inf)
         out = np.empty_like(poses)
         component = np.zeros(len(poses), dtype=np.int64)
         for k, ppca in enumerate(self.components):
+            # huge variances, unit noise: its Mahalanobis distance is the squared residual
+            # off the component's affine subspace
             residual_metric = PPCA(ppca.mean, ppca.basis, np.full(self.n_basis, 1e12), 1.0, ppca.dim)
             angles, distance = best_yaw(poses, residual_metric)
             flat = unrotate(poses, angles).reshape(len(poses), -1) - ppca.mean
@@ -185,7 +187,7 @@ class PosePrior:
             better = distance < best
             out[better] = rotate_about_up(projected.reshape(poses.shape), angles)[better]
             best[better], component[better] = distance[better], k
-        centroid = poses_world.mean(axis=-2, keepdims=True)
+        centroid = np.asarray(poses_world, dtype=np.float64).mean(axis=-2, keepdims=True)
         return prior_to_world(out * sizes[:, None, None]) + centroid, component
 
     # ---- files --------------------------------------------------------------------
