@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	mkdir -p $(OUT)
-	$(BIN)/poselift show-prior --out $(OUT)/prior.png
-	@echo "demo output: $(OUT)/prior.png"
+	$(BIN)/poselift estimate examples/astronaut.png --out $(OUT) --stages
+	@echo "demo output: $(OUT)/astronaut.json (2D and 3D joints), $(OUT)/astronaut.png (the picture)," \
+		"$(OUT)/astronaut_stages.png (belief maps per stage)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,6 +30,11 @@ prior: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/prior_fit_time.py
 	$(BIN)/python benchmarks/prior_quality.py
+	$(BIN)/python benchmarks/lifting_validation.py
+	$(BIN)/python benchmarks/lifting_speed.py
+	$(BIN)/python benchmarks/refinement_tuning.py
+	$(BIN)/python benchmarks/estimate_speed.py
+	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation.json
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info

@@ -40,3 +40,23 @@ def small_prior(s1_poses):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def photos(data_dir):
+    """The folder of real photos (astronaut, Grace Hopper, camera man, three dancers)."""
+    return data_dir / "photos"
+
+
+@pytest.fixture(scope="session")
+def estimator():
+    """The photo-to-3D estimator with BlazePose; skips (fails under CI) without mediapipe's model files."""
+    from poselift.detectors import ModelError
+    from poselift.estimator import Estimator
+
+    try:
+        return Estimator()
+    except ModelError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but BlazePose is unavailable: {error}")
+        pytest.skip(str(error))

@@ -102,20 +102,59 @@ def _lift(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- estimate ------------------------------------------------------------------------
+def _estimate(args: argparse.Namespace) -> int:
+    from .batch import estimate_files
+    from .estimator import Estimator
+    from .images import list_images
+
+    files = list_images(args.paths)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _writable_output(out_dir / "probe")
+    estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight,
+                          height_mm=args.height_mm)
+    report = estimate_files(files, out_dir, estimator, max_people=args.max_people, stages=args.stages,
+                            progress=not args.quiet)
+    for json_path, png_path in report.written:
+        print(f"wrote {json_path} and {png_path}")
+    if report.failed or report.nobody:
+        print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
+              f"{len(report.nobody)} had nobody in them", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 # ---- evaluate ------------------------------------------------------------------------
 def _evaluate(args: argparse.Namespace) -> int:
+    json_out = _writable_output(Path(args.json)) if args.json else None
+    result = _evaluate_lsp(args) if args.dataset == "lsp" else _evaluate_h36m(args)
+    if json_out:
+        _write_json(json_out, result)
+        print(f"wrote {json_out}")
+    return 0
+
+
+def _evaluate_lsp(args: argparse.Namespace) -> dict:
+    from .estimator import Estimator
+    from .evaluation.lsp import evaluate_lsp, format_lsp_table
+
+    estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight)
+    result = evaluate_lsp(estimator, data_dir=args.data, limit=args.limit, progress=not args.quiet)
+    print(format_lsp_table(result))
+    return result
+
+
+def _evaluate_h36m(args: argparse.Namespace) -> dict:
     from .evaluation.h36m import evaluate_h36m, format_table
 
-    json_out = _writable_output(Path(args.json)) if args.json else None
     prior = _load_prior(args.prior)
     result = evaluate_h36m(prior, args.protocol, args.input, subjects=args.subjects, data_dir=args.data,
                            progress=not args.quiet, approximate_weight=args.approximate_weight,
                            perspective=not args.weak_perspective)
     print(format_table(result))
-    if json_out:
-        _write_json(json_out, result)
-        print(f"wrote {json_out}")
-    return 0
+    return result
 
 
 # ---- train-prior ---------------------------------------------------------------------
@@ -160,6 +199,7 @@ def _show_prior(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from .datasets.h36m import TRAIN_SUBJECTS
+    from .estimator import DEFAULT_FUSION_WEIGHT, DEFAULT_STAGES
     from .keypoints import FORMATS
     from .lifting import DEFAULT_ANGLES
     from .prior.fit import DEFAULT_BASIS, DEFAULT_COMPONENTS
@@ -198,12 +238,33 @@ def _parser() -> argparse.ArgumentParser:
     lift.add_argument("--out", required=True, help="the JSON to write")
     lift.set_defaults(run=_lift)
 
+    estimate = commands.add_parser("estimate", help="2D and 3D pose of everyone in photos (paper section 5)")
+    estimate.add_argument("paths", nargs="+", help="photos, or folders of photos")
+    estimate.add_argument("--out", default="poselift-output", help="folder for the JSON and PNG files")
+    estimate.add_argument("--stages", action="store_true",
+                          help="also write each refinement stage (JSON, and a figure like the paper's figure 3)")
+    estimate.add_argument("--max-people", type=_positive_int, help="keep at most N people, most prominent first")
+    estimate.add_argument("--refine-stages", type=int, default=DEFAULT_STAGES,
+                          help="lift-project-fuse rounds before the final lift")
+    estimate.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT,
+                          help="w of eq. 7: the share of the CNN's belief in each fused map")
+    estimate.add_argument("--height-mm", type=float, help="size the 3D poses for a person this tall")
+    estimate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
+    estimate.add_argument("--quiet", action="store_true", help="no progress bar")
+    estimate.set_defaults(run=_estimate)
+
     evaluate = commands.add_parser("evaluate", help="the paper's evaluation protocols (section 6)")
-    evaluate.add_argument("dataset", choices=["h36m"], help="the benchmark")
-    evaluate.add_argument("--protocol", type=int, choices=[1, 2, 3], default=1)
-    evaluate.add_argument("--input", default="gt", help="2D input: gt, sh, or an .npz of detections")
-    evaluate.add_argument("--subjects", nargs="+", default=["S9"], help="test subjects (S11 is sealed here)")
-    evaluate.add_argument("--data", type=Path, help="data folder laid out like shared/data")
+    evaluate.add_argument("dataset", choices=["h36m", "lsp"],
+                          help="h36m: 3D protocols from 2D joints; lsp: 2D accuracy from photos")
+    evaluate.add_argument("--protocol", type=int, choices=[1, 2, 3], default=1, help="h36m protocol")
+    evaluate.add_argument("--input", default="gt", help="h36m 2D input: gt, sh, or an .npz of detections")
+    evaluate.add_argument("--subjects", nargs="+", default=["S9"], help="h36m test subjects (S11 is sealed here)")
+    evaluate.add_argument("--data", type=Path,
+                          help="h36m: a folder laid out like shared/data (holding h36m/); lsp: a folder with "
+                               "images/ and joints.npy (default: shared/data/lsp)")
+    evaluate.add_argument("--limit", type=_positive_int, help="lsp: the first N images only")
+    evaluate.add_argument("--refine-stages", type=int, default=DEFAULT_STAGES, help="lsp: refinement rounds")
+    evaluate.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT, help="lsp: w of eq. 7")
     evaluate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     evaluate.add_argument("--approximate-weight", type=float, default=0.0,
                           help="weight of input joints that only approximate H36M's (SH spine and head)")

@@ -58,6 +58,7 @@ MIN_VISIBLE_JOINTS = 5
 _PATTERN_CACHE = 64  # weight patterns whose solver banks a Lifter keeps
 _MANY_PATTERNS = 16  # more distinct weight patterns than this: solve each frame on its own
 _INDIVIDUAL_BLOCK = 16  # frames with weights of their own searched together
+_BANK_MIN_FRAMES = 8  # fewer frames than this with a new weight pattern: solve them on their own
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,11 @@ class Lifter:
         else:
             for p, pattern in enumerate(patterns):
                 frames = np.flatnonzero(inverse.ravel() == p)
-                self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, z)
+                if len(frames) < _BANK_MIN_FRAMES and pattern.tobytes() not in self._banks:
+                    # building a bank costs more than solving a few frames on their own
+                    self._solve_subset_individually(frames, w, y, norm, component, angle, cost, z)
+                else:
+                    self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, z)
 
         scale_unit = z[:, 0]
         coefficients = z[:, 1:] / scale_unit[:, None]
@@ -300,6 +305,13 @@ class Lifter:
             angle[idx] = angles[pick]
             cost[idx] = fine_cost[0, pick, rows]
             z[idx] = np.einsum("nji,in->nj", bank.back[0][pick], fine_h[:, 0, pick, rows])
+
+    def _solve_subset_individually(self, frames, w, y, norm, component, angle, cost, z) -> None:
+        """:meth:`_solve_individually` on the rows ``frames``, written back into those rows."""
+        out = (np.empty(len(frames), np.int64), np.empty(len(frames)), np.empty(len(frames)),
+               np.empty((len(frames), z.shape[1])))
+        self._solve_individually(w[frames], y[frames], norm[frames], *out)
+        component[frames], angle[frames], cost[frames], z[frames] = out
 
     def _solve_individually(self, w, y, norm, component, angle, cost, z) -> None:
         """Search frames that each have weights of their own, a block of frames at a time.

@@ -82,7 +82,9 @@ class Bank:
             columns = np.arange(costs.shape[1])
             best_cost = costs[first, columns].copy()
             costs[first, columns] = np.inf
-            close = np.flatnonzero(~(costs.min(axis=0) - best_cost > _TIE_MARGIN * (norm[block] + 1.0)))
+            with np.errstate(invalid="ignore"):  # inf - inf where no candidate is valid: not close
+                gap = costs.min(axis=0) - best_cost
+            close = np.flatnonzero(np.isfinite(best_cost) & ~(gap > _TIE_MARGIN * (norm[block] + 1.0)))
             if len(close):
                 first[close] = np.argmin(block_costs(rows, constant, y1[block][close], r), axis=0)
             first[~np.isfinite(best_cost)] = -1

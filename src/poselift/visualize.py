@@ -17,10 +17,29 @@ import numpy as np  # noqa: E402
 from .files import write_atomically  # noqa: E402
 from .skeleton import JointSet  # noqa: E402
 
-__all__ = ["SIDE_COLOURS", "draw_skeleton_3d", "prior_figure", "aligned_pca_figure", "save_figure"]
+__all__ = ["SIDE_COLOURS", "draw_skeleton_2d", "draw_skeleton_3d", "prior_figure", "aligned_pca_figure",
+           "estimate_figure", "stages_figure", "save_figure"]
 
 SIDE_COLOURS = {"left": "tab:blue", "right": "tab:red", "centre": "0.35"}
 """Bone colours by the side of the child joint (left blue, right red)."""
+
+
+def draw_skeleton_2d(ax, points: np.ndarray, joint_set: JointSet, confidence: np.ndarray | None = None,
+                     label: str = "") -> None:
+    """Draw one (L, 2) pixel pose on an image axis; joints with confidence < 0.5 hollow, bones dashed."""
+    points = np.asarray(points)
+    weak = np.zeros(len(points), dtype=bool) if confidence is None else np.asarray(confidence) < 0.5
+    sides = joint_set.sides
+    for child, parent in joint_set.bones:
+        a, b = points[child], points[parent]
+        ax.plot([a[0], b[0]], [a[1], b[1]], color=SIDE_COLOURS[sides[child]], lw=2,
+                ls="--" if weak[child] or weak[parent] else "-")
+    ax.scatter(points[~weak, 0], points[~weak, 1], s=12, color="w", edgecolors="k", linewidths=0.6, zorder=3)
+    ax.scatter(points[weak, 0], points[weak, 1], s=12, facecolors="none", edgecolors="w", linewidths=0.8, zorder=3)
+    if label:
+        top = points[np.argmin(points[:, 1])]
+        ax.text(top[0], top[1] - 8, label, color="w", fontsize=9, ha="center", va="bottom",
+                bbox={"facecolor": "k", "alpha": 0.5, "pad": 1, "lw": 0})
 
 
 def draw_skeleton_3d(ax, pose: np.ndarray, joint_set: JointSet, title: str = "") -> None:
@@ -81,6 +100,65 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
     ax.set_xlabel("first principal axis")
     ax.set_ylabel("second principal axis")
     ax.set_title("aligned poses in 2D PCA (paper fig. 2)" + ("" if labels is None else "; colour: component"))
+    fig.tight_layout()
+    return fig
+
+
+def estimate_figure(image: np.ndarray, people, joint_set: JointSet):
+    """The photo with each person's 2D skeleton (numbered), beside each person's 3D skeleton.
+
+    Args:
+        image: (H, W, 3) uint8 RGB photo.
+        people: :class:`poselift.estimator.Person` list (may be empty).
+    """
+    n = max(len(people), 1)
+    height, width = image.shape[:2]
+    photo_width = 5.0 * width / max(height, 1)
+    fig = plt.figure(figsize=(photo_width + 3.0 * min(n, 4), 5.0))
+    grid = fig.add_gridspec(1 if n <= 4 else 2, 1 + min(n, 4),
+                            width_ratios=[photo_width] + [3.0] * min(n, 4))
+    ax = fig.add_subplot(grid[:, 0])
+    ax.imshow(image)
+    for i, person in enumerate(people):
+        draw_skeleton_2d(ax, person.joints_2d, joint_set, person.confidence, label=str(i + 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_axis_off()
+    ax.set_title("2D joints (dashed: confidence < 0.5)" if people else "nobody found", fontsize=9)
+    for i, person in enumerate(people[:8]):
+        cell = grid[i // 4, 1 + i % 4] if n > 4 else grid[0, 1 + i]
+        ax3 = fig.add_subplot(cell, projection="3d")
+        draw_skeleton_3d(ax3, person.pose_3d, joint_set,
+                         f"{i + 1}: 3D, facing {np.degrees(person.lifted.angle):.0f} deg")
+    fig.tight_layout()
+    return fig
+
+
+def stages_figure(people, joint_set: JointSet):
+    """Like the paper's figure 3: per person a row, per stage the crop with its summed belief
+    maps and the 2D joints read from them, then the final 3D pose."""
+    rows = max(len(people), 1)
+    cols = max((len(p.stages) for p in people), default=1) + 1
+    fig = plt.figure(figsize=(2.6 * cols, 2.8 * rows))
+    for r, person in enumerate(people):
+        corners = person.crop_corners
+        # image pixels -> crop pixels of the 256 patch: the crop is a similarity transform
+        origin, x_axis, y_axis = corners[0], corners[1] - corners[0], corners[3] - corners[0]
+        basis = np.linalg.inv(np.stack([x_axis, y_axis], axis=1))
+        size = person.patch.shape[0]
+        for c, stage in enumerate(person.stages):
+            ax = fig.add_subplot(rows, cols, r * cols + c + 1)
+            ax.imshow(person.patch)
+            belief = stage.beliefs.max(axis=-1)
+            ax.imshow(belief, cmap="inferno", alpha=0.55, extent=(0, size, size, 0), vmin=0, vmax=1)
+            in_crop = ((stage.joints_2d - origin) @ basis.T) * size
+            draw_skeleton_2d(ax, in_crop, joint_set, person.confidence)
+            ax.set_xlim(0, size)
+            ax.set_ylim(size, 0)
+            ax.set_axis_off()
+            ax.set_title("BlazePose beliefs" if c == 0 else f"fused, stage {c + 1}", fontsize=9)
+        ax3 = fig.add_subplot(rows, cols, r * cols + cols, projection="3d")
+        draw_skeleton_3d(ax3, person.pose_3d, joint_set, f"person {r + 1}: final 3D")
     fig.tight_layout()
     return fig
 

@@ -1,0 +1,126 @@
+"""2D accuracy on Leeds Sports Pose: BlazePose as it is, and after the 3D refinement (5.2-5.5).
+
+Protocol (stated in the README): every image of the folder (``images/im*.jpg`` sorted, and
+``joints.npy`` (N, 14, 3) in LSP order with a flag where 0 = visible); the person compared
+is, among those found, the one whose BlazePose keypoints lie nearest the annotation
+(median distance over the 12 limb joints); images where nobody is found count as misses
+in PCK and are left out of the pixel error. PCK@0.2: a joint is correct when within 0.2 x
+the torso size (distance from the right shoulder to the left hip) of the annotation; both
+figures are over the 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists), all
+of them, visible or not, as annotated. Neck and head top, which BlazePose lacks, are
+reported separately for the refined poses (they come from the 3D model).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.paths import data_root
+from ..skeleton import BLAZEPOSE33, H36M17, LSP14, convert
+
+__all__ = ["LIMB_JOINTS", "METHODS", "load_lsp", "evaluate_lsp", "format_lsp_table"]
+
+LIMB_JOINTS = tuple(n for n in LSP14.joints if n not in ("upper_neck", "head_top"))
+METHODS = ("blazepose", "beliefs", "refined")
+"""BlazePose's regressed keypoints; the argmax of its belief maps (stage 1, eq. 3); the
+joints after the lift-project-fuse stages."""
+
+_LIMBS = np.array([LSP14.index(n) for n in LIMB_JOINTS])
+PCK_FRACTION = 0.2
+
+
+def load_lsp(data_dir: str | Path | None = None) -> tuple[list[Path], np.ndarray, np.ndarray]:
+    """Image paths, (N, 14, 2) annotated joints in pixels and (N, 14) visibility of an LSP folder.
+
+    Raises:
+        FileNotFoundError: no ``images/`` or ``joints.npy``. ValueError: their counts or shapes disagree.
+    """
+    root = Path(data_dir) if data_dir is not None else data_root() / "lsp"
+    images = sorted((root / "images").glob("*.jpg")) if (root / "images").is_dir() else []
+    if not images:
+        raise FileNotFoundError(f"{root / 'images'}: no .jpg images (expected an LSP folder)")
+    joints_path = root / "joints.npy"
+    if not joints_path.is_file():
+        raise FileNotFoundError(f"{joints_path}: no such file")
+    joints = np.load(joints_path)
+    if joints.shape != (len(images), 14, 3):
+        raise ValueError(f"{joints_path}: expected shape ({len(images)}, 14, 3) for {len(images)} images, "
+                         f"got {joints.shape}")
+    return images, joints[..., :2].astype(np.float64), joints[..., 2] == 0
+
+
+def _in_lsp(points: np.ndarray, joint_set) -> np.ndarray:
+    return convert(points, joint_set, LSP14).points
+
+
+def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | None = None,
+                 progress: bool = False) -> dict:
+    """PCK@0.2 and pixel error of the three :data:`METHODS` on an LSP folder (module docstring)."""
+    from tqdm import tqdm
+
+    from ..images import read_image
+
+    images, truth, _visible = load_lsp(data_dir)
+    if limit is not None:
+        images, truth = images[:limit], truth[:limit]
+    n = len(images)
+    predictions = {m: np.full((n, 14, 2), np.nan) for m in METHODS}
+    found = np.zeros(n, dtype=bool)
+    for i, path in enumerate(tqdm(images, desc="lsp", unit="image", disable=not progress, file=sys.stderr)):
+        people = estimator.estimate(read_image(path))
+        if not people:
+            continue
+        distance = [np.median(np.linalg.norm(_in_lsp(p.blazepose_2d, BLAZEPOSE33)[_LIMBS] - truth[i, _LIMBS],
+                                             axis=1)) for p in people]
+        person = people[int(np.argmin(distance))]
+        found[i] = True
+        predictions["blazepose"][i] = _in_lsp(person.blazepose_2d, BLAZEPOSE33)
+        predictions["beliefs"][i] = _in_lsp(person.stages[0].joints_2d, H36M17)
+        predictions["refined"][i] = _in_lsp(person.joints_2d, H36M17)
+
+    torso = np.linalg.norm(truth[:, LSP14.index("right_shoulder")] - truth[:, LSP14.index("left_hip")], axis=1)
+    errors = {m: np.linalg.norm(p - truth, axis=-1) for m, p in predictions.items()}  # (N, 14), NaN if missed
+    correct = {m: e <= PCK_FRACTION * torso[:, None] for m, e in errors.items()}  # NaN (missed): False
+    result = {
+        "dataset": "lsp", "images": n, "people_found": int(found.sum()),
+        "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight,
+                     "sigma_cells": estimator.sigma},
+        "joints": list(LIMB_JOINTS), "pck_threshold": f"{PCK_FRACTION} x |right shoulder - left hip|",
+        "pck": {m: float(correct[m][:, _LIMBS].mean()) for m in METHODS},
+        "pixel_error": {m: float(np.nanmean(errors[m][found][:, _LIMBS])) for m in METHODS},
+        "pck_per_joint": {m: {LSP14.joints[j]: float(correct[m][:, j].mean()) for j in _LIMBS} for m in METHODS},
+        "model_joints_pck": {name: float(correct["refined"][:, LSP14.index(name)].mean())
+                             for name in ("upper_neck", "head_top")},
+    }
+    change = np.full(n, np.nan)  # per image: mean limb error after refinement less before
+    change[found] = errors["refined"][found][:, _LIMBS].mean(axis=1) - errors["beliefs"][found][:, _LIMBS].mean(axis=1)
+    ranked = np.argsort(-np.nan_to_num(change, nan=-np.inf))
+    result["refinement_change"] = {
+        "images_better": int(np.sum(change < -0.5)), "images_worse": int(np.sum(change > 0.5)),
+        "worst_images": [{"image": images[i].name, "mean_error_change_px": round(float(change[i]), 1)}
+                         for i in ranked[:10] if np.isfinite(change[i])],
+    }
+    return result
+
+
+def format_lsp_table(result: dict) -> str:
+    """PCK and pixel error per method, then PCK per joint, as text."""
+    lines = [f"LSP: {result['images']} images, a person found in {result['people_found']}; "
+             f"PCK@{result['pck_threshold']} and mean pixel error over {len(result['joints'])} limb joints; "
+             f"refinement: {result['settings']['stages']} stage(s), w={result['settings']['fusion_weight']}",
+             f"{'method':<12}{'PCK@0.2':>9}{'error px':>10}"]
+    for m in METHODS:
+        lines.append(f"{m:<12}{100 * result['pck'][m]:>8.1f}%{result['pixel_error'][m]:>10.2f}")
+    lines.append(f"{'joint':<16}" + "".join(f"{m:>11}" for m in METHODS))
+    for joint in result["joints"]:
+        lines.append(f"{joint:<16}" + "".join(f"{100 * result['pck_per_joint'][m][joint]:>10.1f}%" for m in METHODS))
+    model = result["model_joints_pck"]
+    lines.append(f"from the 3D model (refined): upper neck {100 * model['upper_neck']:.1f}%, "
+                 f"head top {100 * model['head_top']:.1f}%")
+    change = result["refinement_change"]
+    lines.append(f"refinement vs beliefs: {change['images_better']} images better, {change['images_worse']} worse "
+                 f"(mean error change > 0.5 px)")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Reading photos: any common format, upright (EXIF), as 8-bit RGB, with clear errors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["ImageError", "read_image", "list_images", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+
+
+class ImageError(ValueError):
+    """A file that is not a readable image (missing, empty, truncated, unknown format)."""
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """The photo at ``path`` as an (H, W, 3) uint8 RGB array, turned upright.
+
+    EXIF orientation is applied (the array is the photo as a viewer shows it, and every
+    pixel coordinate poselift reports refers to it). Grayscale becomes three equal
+    channels, alpha is composited onto black, 16- and 32-bit images are scaled to 8 bits
+    by their type's range, palettes are expanded.
+
+    Raises:
+        ImageError: the file is missing, empty, truncated, or not an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()  # decodes now: truncated data raises here, not later
+                image = ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise ImageError(f"{path}: not a readable image ({error})") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path}: cannot decode the image, it may be truncated or corrupt ({error})") from None
+    return _to_rgb8(image, path)
+
+
+def _to_rgb8(image: Image.Image, path: Path) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return _gray_to_rgb(np.asarray(image, dtype=np.float64) / 65535.0)
+    if image.mode == "I":
+        return _gray_to_rgb(np.asarray(image, dtype=np.float64) / (2.0**32 - 1) + 0.5)
+    if image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        top = pixels.max() if pixels.size and pixels.max() > 1 else 1.0
+        return _gray_to_rgb(pixels / top)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        rgba = np.asarray(image, dtype=np.float64)
+        return np.round(rgba[..., :3] * rgba[..., 3:] / 255.0).astype(np.uint8)
+    rgb = np.asarray(image.convert("RGB"))
+    if rgb.ndim != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ImageError(f"{path}: the image has no pixels")
+    return np.ascontiguousarray(rgb)
+
+
+def _gray_to_rgb(unit: np.ndarray) -> np.ndarray:
+    if unit.ndim == 3:  # multi-channel 16-bit (rare in PIL): keep the first three
+        unit = unit[..., :3]
+    gray = np.round(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2) if gray.ndim == 2 else gray
+
+
+def list_images(paths: list[str | Path]) -> list[Path]:
+    """Expand ``paths`` (files and folders) into image files, in a stable order.
+
+    A folder contributes its files with an image suffix (not recursively); a file named
+    explicitly is kept whatever its suffix, so that a bad one is reported, not skipped.
+
+    Raises:
+        ImageError: a path does not exist, or a folder holds no image files.
+    """
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise ImageError(f"{path}: the folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ImageError(f"{path}: no such file or folder")
+    return files
