@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["argmax_subpixel", "render_gaussians", "fuse", "DEFAULT_SIGMA"]
+__all__ = ["argmax_subpixel", "render_gaussians", "fuse", "DEFAULT_SIGMA", "SUBPIXEL_RADIUS", "GAUSSIAN_BIAS"]
 
 DEFAULT_SIGMA = 1.5
 """Standard deviation of a projected belief map (eq. 6), in map cells (6 pixels of a 256 crop)."""
 
+SUBPIXEL_RADIUS = 3
+"""Half-width of the window of the sub-pixel mean, in cells (7x7, as BlazePose refines its maps)."""
+
+GAUSSIAN_BIAS = 0.07
+"""Bound, in cells, on the offset of the sub-pixel position from the centre of a Gaussian map
+of sigma :data:`DEFAULT_SIGMA` away from the border (0.063 measured over a 0.01-cell grid of
+centres; largest near half a cell off a cell centre)."""
+
 
 def argmax_subpixel(beliefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 3 with sub-pixel refinement: each map's peak cell, then a parabola through the
-    logarithms of it and its two neighbours along x and along y.
+    """Eq. 3 with sub-pixel refinement: each map's peak cell, then the belief-weighted mean
+    position over the (2r+1) x (2r+1) cells around it (r = :data:`SUBPIXEL_RADIUS`).
 
-    The log-parabola is exact for a Gaussian peak (such as the maps of eq. 6); the offset
-    is kept within half a cell, and at the map's border, or where a neighbour is zero,
-    the peak cell is kept along that axis.
+    This is the refinement BlazePose applies to its own heatmaps (a 7x7 kernel). On the
+    BlazePose maps of LSP-extended it beat a log-parabola fit at the peak (PCK@0.2 74.7%
+    against 74.3%, plain argmax 74.0%). On a Gaussian of sigma 1.5 cells the window cuts
+    the tail on one side: the position is off by up to :data:`GAUSSIAN_BIAS` cells.
 
     Args:
         beliefs: (..., H, W, J) non-negative maps.
@@ -35,24 +44,18 @@ def argmax_subpixel(beliefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     *batch, height, width, joints = beliefs.shape
     flat = np.moveaxis(beliefs, -1, -3).reshape(-1, height, width)  # (N, H, W)
     n = np.arange(len(flat))
-    peak = flat.reshape(len(flat), -1).argmax(axis=1)
-    row, col = np.divmod(peak, width)
-    centre = flat[n, row, col]
-
-    def offset(before: np.ndarray, after: np.ndarray, inside: np.ndarray) -> np.ndarray:
-        ok = inside & (before > 0) & (after > 0) & (centre > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lb, lc, la = np.log(before), np.log(centre), np.log(after)
-            curvature = lb - 2.0 * lc + la
-            step = np.where(ok & (curvature < 0), 0.5 * (lb - la) / curvature, 0.0)
-        return np.clip(np.nan_to_num(step), -0.5, 0.5)
-
-    has_x = (col > 0) & (col < width - 1)
-    has_y = (row > 0) & (row < height - 1)
-    x = col + offset(flat[n, row, np.maximum(col - 1, 0)], flat[n, row, np.minimum(col + 1, width - 1)], has_x)
-    y = row + offset(flat[n, np.maximum(row - 1, 0), col], flat[n, np.minimum(row + 1, height - 1), col], has_y)
+    row, col = np.divmod(flat.reshape(len(flat), -1).argmax(axis=1), width)
+    offsets = np.arange(-SUBPIXEL_RADIUS, SUBPIXEL_RADIUS + 1)
+    rows, cols = row[:, None] + offsets, col[:, None] + offsets  # (N, k)
+    row_in, col_in = (rows >= 0) & (rows < height), (cols >= 0) & (cols < width)
+    window = flat[n[:, None, None], np.clip(rows, 0, height - 1)[:, :, None], np.clip(cols, 0, width - 1)[:, None, :]]
+    window = window * (row_in[:, :, None] & col_in[:, None, :])  # cells outside the map count for nothing
+    total = window.sum(axis=(1, 2))
+    safe = np.where(total > 0, total, 1.0)
+    y = np.where(total > 0, np.einsum("nij,ni->n", window, rows.astype(np.float64)) / safe, row)
+    x = np.where(total > 0, np.einsum("nij,nj->n", window, cols.astype(np.float64)) / safe, col)
     positions = np.stack([x, y], axis=-1).reshape(*batch, joints, 2)
-    return positions, centre.reshape(*batch, joints)
+    return positions, flat[n, row, col].reshape(*batch, joints)
 
 
 def render_gaussians(positions: np.ndarray, size: int, sigma: float = DEFAULT_SIGMA) -> np.ndarray:

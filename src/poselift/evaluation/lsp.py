@@ -8,7 +8,9 @@ in PCK and are left out of the pixel error. PCK@0.2: a joint is correct when wit
 the torso size (distance from the right shoulder to the left hip) of the annotation; both
 figures are over the 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists), all
 of them, visible or not, as annotated. Neck and head top, which BlazePose lacks, are
-reported separately for the refined poses (they come from the 3D model).
+reported separately for the refined poses (they come from the 3D model). PCK is also
+broken down by the annotated torso's lean from image-up (upright < 30 degrees, leaning
+30-120, upside down > 120), which shows where the upright prior helps or hurts.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from ..datasets.paths import data_root
 from ..skeleton import BLAZEPOSE33, H36M17, LSP14, convert
 
-__all__ = ["LIMB_JOINTS", "METHODS", "load_lsp", "evaluate_lsp", "format_lsp_table"]
+__all__ = ["LIMB_JOINTS", "METHODS", "POSTURES", "load_lsp", "evaluate_lsp", "format_lsp_table"]
 
 LIMB_JOINTS = tuple(n for n in LSP14.joints if n not in ("upper_neck", "head_top"))
 METHODS = ("blazepose", "beliefs", "refined")
@@ -29,6 +31,7 @@ METHODS = ("blazepose", "beliefs", "refined")
 joints after the lift-project-fuse stages."""
 
 _LIMBS = np.array([LSP14.index(n) for n in LIMB_JOINTS])
+POSTURES = ("upright", "leaning", "upside down")
 PCK_FRACTION = 0.2
 
 
@@ -95,6 +98,12 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | Non
         "model_joints_pck": {name: float(correct["refined"][:, LSP14.index(name)].mean())
                              for name in ("upper_neck", "head_top")},
     }
+    posture = _posture(truth)
+    result["pck_by_posture"] = {
+        kind: {"images": int(np.sum(posture == kind)),
+               **{m: float(correct[m][posture == kind][:, _LIMBS].mean()) if np.any(posture == kind) else None
+                  for m in METHODS}}
+        for kind in POSTURES}
     change = np.full(n, np.nan)  # per image: mean limb error after refinement less before
     change[found] = errors["refined"][found][:, _LIMBS].mean(axis=1) - errors["beliefs"][found][:, _LIMBS].mean(axis=1)
     ranked = np.argsort(-np.nan_to_num(change, nan=-np.inf))
@@ -104,6 +113,16 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | Non
                          for i in ranked[:10] if np.isfinite(change[i])],
     }
     return result
+
+
+def _posture(truth: np.ndarray) -> np.ndarray:
+    """(N,) posture of each annotated pose by the lean of its torso (mid-hips to
+    mid-shoulders) from image-up: upright (< 30 degrees), leaning (30-120), upside down (> 120)."""
+    hips = truth[:, [LSP14.index("left_hip"), LSP14.index("right_hip")]].mean(axis=1)
+    shoulders = truth[:, [LSP14.index("left_shoulder"), LSP14.index("right_shoulder")]].mean(axis=1)
+    up = shoulders - hips
+    lean = np.degrees(np.abs(np.arctan2(up[:, 0], -up[:, 1])))
+    return np.where(lean < 30, "upright", np.where(lean <= 120, "leaning", "upside down"))
 
 
 def format_lsp_table(result: dict) -> str:
@@ -117,6 +136,10 @@ def format_lsp_table(result: dict) -> str:
     lines.append(f"{'joint':<16}" + "".join(f"{m:>11}" for m in METHODS))
     for joint in result["joints"]:
         lines.append(f"{joint:<16}" + "".join(f"{100 * result['pck_per_joint'][m][joint]:>10.1f}%" for m in METHODS))
+    lines.append(f"{'posture':<16}" + "".join(f"{m:>11}" for m in METHODS) + "   images")
+    for kind, row in result["pck_by_posture"].items():
+        if row["images"]:
+            lines.append(f"{kind:<16}" + "".join(f"{100 * row[m]:>10.1f}%" for m in METHODS) + f"{row['images']:>9}")
     model = result["model_joints_pck"]
     lines.append(f"from the 3D model (refined): upper neck {100 * model['upper_neck']:.1f}%, "
                  f"head top {100 * model['head_top']:.1f}%")
