@@ -1,7 +1,10 @@
-"""PyTorch layers of the network (section 5): lifting, argmax, projected beliefs and fusion."""
+"""PyTorch layers and network of section 5: lifting, argmax, projected beliefs, fusion, stages."""
 
 from .argmax import BeliefArgmax
 from .beliefs import Fusion, ProjectedBeliefs, render_gaussians
 from .lifting import LiftingLayer, TorchLifted
+from .network import LIFTING_MODES, LiftingNetwork, stage_losses
+from .stages import BeliefStage, FirstStage, ImageFeatures
 
-__all__ = ["LiftingLayer", "TorchLifted", "BeliefArgmax", "ProjectedBeliefs", "Fusion", "render_gaussians"]
+__all__ = ["LiftingLayer", "TorchLifted", "BeliefArgmax", "ProjectedBeliefs", "Fusion", "render_gaussians",
+           "LiftingNetwork", "LIFTING_MODES", "stage_losses", "ImageFeatures", "FirstStage", "BeliefStage"]
