@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from poselift.datasets.paths import data_root
+from poselift.datasets.lsp import load_lsp
 from poselift.estimator import Estimator
 from poselift.images import read_image
 from poselift.skeleton import BLAZEPOSE33, H36M17, LSP14, convert
@@ -36,10 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="first N images only")
     args = parser.parse_args()
-    root = data_root() / "lspet"
-    images = sorted((root / "images").glob("*.jpg"))[: args.limit]
-    joints = np.load(root / "joints.npy")[: len(images)]
-    truth, annotated = joints[..., :2].astype(np.float64), joints[..., 2] > 0
+    lspet = load_lsp(convention="lspet")
+    images = lspet.images[: args.limit]
+    truth, annotated = lspet.joints[: len(images)], lspet.labelled[: len(images)]
     torso = np.linalg.norm(truth[:, LSP14.index("right_shoulder")] - truth[:, LSP14.index("left_hip")], axis=1)
     estimator = Estimator()
     start = time.perf_counter()

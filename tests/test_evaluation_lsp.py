@@ -1,9 +1,10 @@
-"""LSP evaluation helpers: the folder reader and the posture classes."""
+"""LSP folders (both flag conventions) and the LSP evaluation's posture classes."""
 
 import numpy as np
 import pytest
 
-from poselift.evaluation.lsp import _posture, load_lsp
+from poselift.datasets.lsp import load_lsp
+from poselift.evaluation.lsp import _posture
 from poselift.skeleton import LSP14
 
 
@@ -22,11 +23,22 @@ def test_posture_follows_the_torso_lean():
 
 
 def test_load_lsp_reads_the_shared_folder(data_dir):
-    images, joints, visible = load_lsp(data_dir / "lsp")
-    assert len(images) == 1000 and joints.shape == (1000, 14, 2) and visible.shape == (1000, 14)
-    assert 0.5 < visible.mean() < 1.0  # 0 means visible in LSP's own flag
+    lsp = load_lsp(data_dir / "lsp")
+    assert len(lsp.images) == 1000 and lsp.joints.shape == (1000, 14, 2) and lsp.labelled.all()
+    assert 0.5 < lsp.visible.mean() < 1.0  # 0 means visible in LSP's own flag
+
+
+def test_load_lsp_extended_marks_unannotated_joints(data_dir):
+    lspet = load_lsp(data_dir / "lspet", convention="lspet")
+    assert len(lspet.images) == 400
+    assert 0.0 < (~lspet.labelled).mean() < 0.2
+    # unlabelled joints carry no position: a zero and a negative coordinate, or all zeros
+    assert (lspet.joints[~lspet.labelled] <= 0).all()
+    assert (lspet.joints[lspet.labelled] > 0).any(axis=-1).all()
 
 
 def test_load_lsp_without_images_fails_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="no .jpg images"):
         load_lsp(tmp_path)
+    with pytest.raises(ValueError, match="convention"):
+        load_lsp(tmp_path, convention="mpii")

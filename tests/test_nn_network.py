@@ -62,7 +62,7 @@ def test_the_network_returns_every_stage_and_its_modes_share_the_forward(batch, 
 def test_a_short_training_run_lowers_the_loss_and_keeps_w_in_the_unit_interval(batch, small_prior, mode):
     features, first, target = batch
     network = _network(mode, small_prior.prior)
-    optimiser = torch.optim.SGD(network.parameters(), lr=0.5, momentum=0.9)
+    optimiser = torch.optim.SGD(network.parameters(), lr=5e-4, momentum=0.9)
     losses = []
     for _ in range(15):
         optimiser.zero_grad()
@@ -99,3 +99,10 @@ def test_wrong_map_shapes_fail_clearly():
     network = _network("off")
     with pytest.raises(ValueError, match="stage-1 beliefs"):
         network(torch.zeros(1, 4, SIZE, SIZE), torch.zeros(1, 13, SIZE, SIZE))
+
+
+def test_an_untrained_residual_stage_passes_its_input_through():
+    features, beliefs = torch.rand(2, 4, 8, 8), torch.rand(2, 14, 8, 8)
+    stage = BeliefStage(4, joints=13, width=8, kernel=3, depth=2, residual=True)
+    assert torch.equal(stage(features, beliefs), beliefs)
+    assert not torch.equal(BeliefStage(4, joints=13, width=8, kernel=3, depth=2)(features, beliefs), beliefs)

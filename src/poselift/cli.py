@@ -126,6 +126,44 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# ---- train ---------------------------------------------------------------------------
+def _train(args: argparse.Namespace) -> int:
+    from .datasets.paths import data_root
+    from .detectors import BlazePose
+    from dataclasses import asdict
+
+    from .training import TrainSettings, evaluate_stages, load_stages, train
+    from .training.split import HELD_OUT_FROM, default_cache, lsp_examples, split_examples
+
+    if args.config != "blazepose":
+        raise ValueError("the 'cpm' configuration (the full network from the image) is not built yet; "
+                         "use --config blazepose")
+    settings = TrainSettings(stages=args.stages, lifting=args.lifting, width=args.width, kernel=args.kernel,
+                             depth=args.depth, epochs=args.epochs, batch_size=args.batch_size,
+                             optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
+                             seed=args.seed)
+    settings.check()
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _writable_output(out_dir / "probe")
+    prior = _load_prior(args.prior)
+    examples = lsp_examples(Path(args.data) if args.data else data_root(),
+                            Path(args.cache) if args.cache else default_cache(), BlazePose, not args.quiet)
+    training, held_out = split_examples(examples)
+    print(f"poselift: training on {len(training)} examples, {len(held_out)} held out", file=sys.stderr)
+    _, log = train(training, prior, settings, out_dir, resume=args.resume, progress=not args.quiet)
+    result = evaluate_stages(load_stages(out_dir / "stages.pt", prior), held_out)
+    result.update(settings=asdict(settings), held_out=f"LSP im{HELD_OUT_FROM:04d}-im1000", log=log)
+    _write_json(out_dir / "evaluation.json", result)
+    print(f"held-out LSP im{HELD_OUT_FROM:04d}-im1000 ({result['examples']} people): stage, PCK@0.2, pixel error")
+    for t, (pck, px) in enumerate(zip(result["pck"], result["pixel_error"])):
+        print(f"  {t + 1}{' (BlazePose)' if t == 0 else ''}: {100 * pck:.1f}% {px:.2f} px")
+    print(f"wrote {out_dir / 'stages.pt'}, {out_dir / 'log.jsonl'} and {out_dir / 'evaluation.json'}")
+    return 0
+
+
 # ---- evaluate ------------------------------------------------------------------------
 def _evaluate(args: argparse.Namespace) -> int:
     json_out = _writable_output(Path(args.json)) if args.json else None
@@ -273,6 +311,29 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the figures to this JSON file")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_evaluate)
+
+    trainer = commands.add_parser("train", help="train the stages on top of BlazePose (section 5) on LSP")
+    trainer.add_argument("--config", choices=["blazepose", "cpm"], default="blazepose")
+    trainer.add_argument("--out", required=True, help="folder for checkpoint.pt, log.jsonl, stages.pt")
+    trainer.add_argument("--data", help="data folder holding lsp/ and lspet/ (default: ../shared/data)")
+    trainer.add_argument("--cache", help="folder for BlazePose's outputs (default: ~/.cache/poselift)")
+    trainer.add_argument("--prior", help="a prior .npz (default: the shipped one)")
+    trainer.add_argument("--lifting", choices=["subgradient", "forward", "off"], default="forward",
+                         help="3D layers between stages: with gradients, forward only, or none")
+    trainer.add_argument("--stages", type=_positive_int, default=3, help="stages, BlazePose's included")
+    trainer.add_argument("--width", type=_positive_int, default=32)
+    trainer.add_argument("--kernel", type=_positive_int, default=5)
+    trainer.add_argument("--depth", type=_positive_int, default=3)
+    trainer.add_argument("--epochs", type=_positive_int, default=3)
+    trainer.add_argument("--batch-size", type=_positive_int, default=16)
+    trainer.add_argument("--optimizer", choices=["sgd", "adam"], default="adam",
+                         help="adam (the runs measured here) or sgd with --momentum (the paper's)")
+    trainer.add_argument("--lr", type=float, default=1e-3)
+    trainer.add_argument("--momentum", type=float, default=0.9)
+    trainer.add_argument("--seed", type=int, default=0)
+    trainer.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
+    trainer.add_argument("--quiet", action="store_true", help="no progress bars")
+    trainer.set_defaults(run=_train)
 
     show = commands.add_parser("show-prior", help="draw each component's mean pose and samples as a PNG")
     show.add_argument("--prior", help="a prior .npz (default: the shipped one)")

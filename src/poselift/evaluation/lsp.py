@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.paths import data_root
+from ..datasets.lsp import load_lsp
 from ..skeleton import BLAZEPOSE33, H36M17, LSP14, convert
 
-__all__ = ["LIMB_JOINTS", "METHODS", "POSTURES", "load_lsp", "evaluate_lsp", "format_lsp_table"]
+__all__ = ["LIMB_JOINTS", "METHODS", "POSTURES", "evaluate_lsp", "format_lsp_table"]
 
 LIMB_JOINTS = tuple(n for n in LSP14.joints if n not in ("upper_neck", "head_top"))
 METHODS = ("blazepose", "beliefs", "refined")
@@ -33,26 +33,6 @@ joints after the lift-project-fuse stages."""
 _LIMBS = np.array([LSP14.index(n) for n in LIMB_JOINTS])
 POSTURES = ("upright", "leaning", "upside down")
 PCK_FRACTION = 0.2
-
-
-def load_lsp(data_dir: str | Path | None = None) -> tuple[list[Path], np.ndarray, np.ndarray]:
-    """Image paths, (N, 14, 2) annotated joints in pixels and (N, 14) visibility of an LSP folder.
-
-    Raises:
-        FileNotFoundError: no ``images/`` or ``joints.npy``. ValueError: their counts or shapes disagree.
-    """
-    root = Path(data_dir) if data_dir is not None else data_root() / "lsp"
-    images = sorted((root / "images").glob("*.jpg")) if (root / "images").is_dir() else []
-    if not images:
-        raise FileNotFoundError(f"{root / 'images'}: no .jpg images (expected an LSP folder)")
-    joints_path = root / "joints.npy"
-    if not joints_path.is_file():
-        raise FileNotFoundError(f"{joints_path}: no such file")
-    joints = np.load(joints_path)
-    if joints.shape != (len(images), 14, 3):
-        raise ValueError(f"{joints_path}: expected shape ({len(images)}, 14, 3) for {len(images)} images, "
-                         f"got {joints.shape}")
-    return images, joints[..., :2].astype(np.float64), joints[..., 2] == 0
 
 
 def _in_lsp(points: np.ndarray, joint_set) -> np.ndarray:
@@ -66,7 +46,8 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | Non
 
     from ..images import read_image
 
-    images, truth, _visible = load_lsp(data_dir)
+    data = load_lsp(data_dir)
+    images, truth = data.images, data.joints
     if limit is not None:
         images, truth = images[:limit], truth[:limit]
     n = len(images)

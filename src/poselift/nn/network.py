@@ -42,20 +42,20 @@ class LiftingNetwork(nn.Module):
         sigma: width of the projected maps (eq. 6), in map cells.
         fusion_initial: starting w of every fusion layer.
         map_size: side of the (square) belief maps, in cells.
-        width, kernel, depth: shape of each :class:`~poselift.nn.stages.BeliefStage`.
+        width, kernel, depth, residual: shape of each :class:`~poselift.nn.stages.BeliefStage`.
     """
 
     def __init__(self, joints: int, feature_channels: int, stages: int, prior=None,
                  lift_index: np.ndarray | None = None, lifting: str = "forward", sigma: float = 1.5,
                  fusion_initial: float = 0.5, map_size: int = 64, width: int = 128, kernel: int = 7,
-                 depth: int = 5) -> None:
+                 depth: int = 5, residual: bool = False) -> None:
         super().__init__()
         if lifting not in LIFTING_MODES:
             raise ValueError(f"lifting must be one of {LIFTING_MODES}, got {lifting!r}")
         if stages < 2:
             raise ValueError(f"need at least 2 stages (the first plus one learned), got {stages}")
         self.joints, self.lifting, self.map_size = joints, lifting, map_size
-        self.stages = nn.ModuleList(BeliefStage(feature_channels, joints, width, kernel, depth)
+        self.stages = nn.ModuleList(BeliefStage(feature_channels, joints, width, kernel, depth, residual)
                                     for _ in range(stages - 1))
         if lifting != "off":
             if prior is None or lift_index is None:
@@ -111,7 +111,8 @@ class LiftingNetwork(nn.Module):
 
 def stage_losses(outputs: list[torch.Tensor], target: torch.Tensor, mask: torch.Tensor | None = None,
                  first: int = 1) -> torch.Tensor:
-    """Eq. 8 per stage: mean squared error of each stage's maps against the target maps.
+    """Eq. 8 per stage: squared error of each stage's maps against the target maps, summed
+    over a map's pixels (as in the paper) and averaged over the labelled maps of the batch.
 
     Args:
         outputs: the network's list of (B, J + 1, h, w) beliefs.
@@ -123,6 +124,6 @@ def stage_losses(outputs: list[torch.Tensor], target: torch.Tensor, mask: torch.
         (T - first,) the loss of each learned stage; their sum is the training loss.
     """
     weight = torch.ones(target.shape[:2], dtype=target.dtype, device=target.device) if mask is None else mask
-    denominator = weight.sum().clamp_min(1.0) * target.shape[2] * target.shape[3]
+    denominator = weight.sum().clamp_min(1.0)
     return torch.stack([(((b - target) ** 2) * weight[..., None, None]).sum() / denominator
                         for b in outputs[first:]])

@@ -1,8 +1,8 @@
 """Convolutional stages in the style of Convolutional Pose Machines (Wei et al. 2016), section 5.1.
 
 * :class:`ImageFeatures`: the image trunk, stride 8 (the ``cpm`` configuration's input is
-  368x368, giving 46x46 maps; the ``blazepose`` configuration runs it on BlazePose's 256x256
-  crop with stride 4 to match its 64x64 heatmaps).
+  368x368, giving 46x46 maps; the ``blazepose`` configuration runs it on BlazePose's crop
+  shrunk to 128x128 with stride 2, to match its 64x64 heatmaps).
 * :class:`FirstStage`: beliefs from features alone (stage 1 of ``cpm``).
 * :class:`BeliefStage`: a later stage: features and the previous stage's fused beliefs in,
   new beliefs out. Every stage outputs J joint maps plus a background map.
@@ -28,14 +28,14 @@ class ImageFeatures(nn.Module):
 
     Args:
         width: output channels (CPM: 128 after a VGG-like trunk of 64-128-256 channels).
-        stride: 4 or 8 (two or three 2x2 poolings).
+        stride: 2, 4 or 8 (one, two or three 2x2 poolings).
     """
 
     def __init__(self, width: int = 128, stride: int = 8) -> None:
         super().__init__()
-        if stride not in (4, 8) or width < 1:
-            raise ValueError(f"stride must be 4 or 8 and width positive, got {stride}, {width}")
-        channels = [3, max(width // 2, 1), width, width * 2][: {4: 3, 8: 4}[stride]]
+        if stride not in (2, 4, 8) or width < 1:
+            raise ValueError(f"stride must be 2, 4 or 8 and width positive, got {stride}, {width}")
+        channels = [3, max(width // 2, 1), width, width * 2][: {2: 2, 4: 3, 8: 4}[stride]]
         layers: list[nn.Module] = []
         for i in range(len(channels) - 1):
             layers += _conv(channels[i], channels[i + 1], 3) + _conv(channels[i + 1], channels[i + 1], 3)
@@ -68,9 +68,13 @@ class BeliefStage(nn.Module):
         width: channels of the hidden layers (CPM: 128).
         kernel: size of the spatial kernels (CPM: 7).
         depth: spatial convolutions before the two 1x1 layers (CPM: 5).
+        residual: output the input beliefs plus the stage's correction, the last layer
+            starting at zero, so that an untrained stage passes its input through (CPM's
+            stages predict from scratch: ``False``).
     """
 
-    def __init__(self, feature_channels: int, joints: int, width: int = 128, kernel: int = 7, depth: int = 5) -> None:
+    def __init__(self, feature_channels: int, joints: int, width: int = 128, kernel: int = 7, depth: int = 5,
+                 residual: bool = False) -> None:
         super().__init__()
         if depth < 1 or kernel % 2 == 0:
             raise ValueError(f"need depth >= 1 and an odd kernel, got {depth}, {kernel}")
@@ -79,6 +83,11 @@ class BeliefStage(nn.Module):
             layers += _conv(width, width, kernel)
         layers += _conv(width, width, 1) + _conv(width, joints + 1, 1, relu=False)
         self.layers = nn.Sequential(*layers)
+        self.residual = residual
+        if residual:
+            nn.init.zeros_(self.layers[-1].weight)
+            nn.init.zeros_(self.layers[-1].bias)
 
     def forward(self, features, beliefs):
-        return self.layers(torch.cat([features, beliefs], dim=1))
+        correction = self.layers(torch.cat([features, beliefs], dim=1))
+        return beliefs + correction if self.residual else correction
