@@ -7,9 +7,10 @@ the refinement stages and the final one, in up to four frames). Photos: the four
 shared/data/photos and the first 40 LSP images; each photo runs once untimed first, then
 ``--repeats`` times. Figures (PNG) are not included: drawing is matplotlib's time.
 
-    python benchmarks/estimate_speed.py [--repeats 3]
+    python benchmarks/estimate_speed.py [--repeats 3] [--fast]
 
-Prints a table and writes benchmarks/results/estimate_speed.json.
+Prints a table and writes benchmarks/results/estimate_speed.json (estimate_speed_fast.json
+with ``--fast``, the estimator's fast mode).
 """
 
 from __future__ import annotations
@@ -47,10 +48,11 @@ def timed(target, name: str, clock: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fast", action="store_true", help="the estimator's fast mode")
     args = parser.parse_args()
     root = data_root()
     photos = sorted((root / "photos").glob("*.*")) + sorted((root / "lsp" / "images").glob("*.jpg"))[:40]
-    estimator = Estimator()
+    estimator = Estimator(fast=args.fast)
     clock: dict[str, float] = defaultdict(float)
     timed(estimator.blazepose, "detect", clock)
     timed(estimator.blazepose, "landmarks", clock)
@@ -88,7 +90,7 @@ def main() -> None:
     m = summary["ms_per_person_all_photos"]
     print(f"{'per person (all ' + str(len(rows)) + ' photos)':<34}{'':>10}{people:>7}{m['total']:>10.1f}"
           + "".join(f"{m[p]:>12.1f}" for p in PARTS))
-    out = Path(__file__).parent / "results" / "estimate_speed.json"
+    out = Path(__file__).parent / "results" / f"estimate_speed{'_fast' if args.fast else ''}.json"
     out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "repeats": args.repeats,
                                "rows": rows, **summary}, indent=1))
     print(f"wrote {out}")

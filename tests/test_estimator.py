@@ -161,3 +161,21 @@ def test_lift_upright_turns_the_pose_with_the_image(small_prior, roll_deg):
     turn = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])  # counter-clockwise about z, y up
     assert np.allclose(lifted.pose_3d, reference.pose_3d @ turn.T, atol=1e-6)
     assert lifted.cost == pytest.approx(float(reference.cost))
+
+
+def test_fast_mode_finds_the_same_people_with_fewer_network_runs(photos):
+    from poselift.estimator import Estimator
+
+    counts = {}
+    for fast in (False, True):
+        estimator = Estimator(fast=fast)
+        runs = []
+        for name in ("detect", "landmarks"):
+            method = getattr(estimator.blazepose, name)
+            setattr(estimator.blazepose, name, lambda *a, _m=method, _n=name, **k: (runs.append(_n), _m(*a, **k))[1])
+        people = estimator.estimate(photos / "astronaut.png")
+        counts[fast] = (len(people), len(runs), people[0].joints_2d)
+    assert counts[True][0] == counts[False][0] == 1
+    assert counts[True][1] < counts[False][1]
+    nose = H36M17.index("neck_nose")
+    assert np.linalg.norm(counts[True][2][nose] - counts[False][2][nose]) < 10.0

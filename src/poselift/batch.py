@@ -5,7 +5,8 @@ The JSON document (schema ``poselift.estimate``, version :data:`SCHEMA_VERSION`)
     {"schema": "poselift.estimate", "version": 1,
      "image": {"path": str, "width": px, "height": px},
      "joint_names": [17 H36M names], "bones": [[child, parent], ...],
-     "settings": {"stages": T, "fusion_weight": w, "sigma_cells": s, "height_mm": h|null, "prior": str},
+     "settings": {"stages": T, "fusion_weight": w, "sigma_cells": s, "height_mm": h|null, "fast": bool,
+                  "prior": str},
      "people": [{
         "score": detector score x presence, "box": [x0, y0, x1, y1] px,
         "joints_2d": [[x, y] px] * 17, "confidence": [0..1] * 17,
@@ -64,7 +65,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, stages
         "joint_names": list(H36M17.joints), "bones": H36M17.bones.tolist(),
         "blazepose_joint_names": list(BLAZEPOSE33.joints),
         "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight,
-                     "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm,
+                     "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
                      "prior": estimator.prior.describe()},
         "people": [],
     }

@@ -115,7 +115,7 @@ def _estimate(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     _writable_output(out_dir / "probe")
     estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight,
-                          height_mm=args.height_mm)
+                          height_mm=args.height_mm, fast=args.fast)
     report = estimate_files(files, out_dir, estimator, max_people=args.max_people, stages=args.stages,
                             progress=not args.quiet)
     for json_path, png_path in report.written:
@@ -178,7 +178,8 @@ def _evaluate_lsp(args: argparse.Namespace) -> dict:
     from .estimator import Estimator
     from .evaluation.lsp import evaluate_lsp, format_lsp_table
 
-    estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight)
+    estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight,
+                          fast=args.fast)
     result = evaluate_lsp(estimator, data_dir=args.data, limit=args.limit, progress=not args.quiet)
     print(format_lsp_table(result))
     return result
@@ -287,6 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT,
                           help="w of eq. 7: the share of the CNN's belief in each fused map")
     estimate.add_argument("--height-mm", type=float, help="size the 3D poses for a person this tall")
+    estimate.add_argument("--fast", action="store_true", help="fewer network runs, a little less accurate")
     estimate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     estimate.add_argument("--quiet", action="store_true", help="no progress bar")
     estimate.set_defaults(run=_estimate)
@@ -303,6 +305,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=_positive_int, help="lsp: the first N images only")
     evaluate.add_argument("--refine-stages", type=int, default=DEFAULT_STAGES, help="lsp: refinement rounds")
     evaluate.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT, help="lsp: w of eq. 7")
+    evaluate.add_argument("--fast", action="store_true", help="lsp: the estimator's fast mode")
     evaluate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     evaluate.add_argument("--approximate-weight", type=float, default=0.0,
                           help="weight of input joints that only approximate H36M's (SH spine and head)")

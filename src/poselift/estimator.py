@@ -129,6 +129,8 @@ class Estimator:
             = 4 pixels of the 256-pixel crop).
         height_mm: size the 3D poses for a person this tall (default: the prior's mean size).
         threads: CPU threads for each network.
+        fast: fewer network runs for a little accuracy (see
+            :meth:`poselift.detectors.BlazePose.find_people`).
 
     Raises:
         poselift.detectors.ModelError: the BlazePose model files are missing.
@@ -136,7 +138,7 @@ class Estimator:
 
     def __init__(self, prior: PosePrior | None = None, stages: int = DEFAULT_STAGES,
                  fusion_weight: float = DEFAULT_FUSION_WEIGHT, sigma: float = DEFAULT_SIGMA,
-                 height_mm: float | None = None, threads: int | None = 2) -> None:
+                 height_mm: float | None = None, threads: int | None = 2, fast: bool = False) -> None:
         if stages < 0:
             raise ValueError(f"stages must be 0 or more, got {stages}")
         if not 0.0 <= fusion_weight <= 1.0:
@@ -145,6 +147,7 @@ class Estimator:
         if self.prior.joint_set is not H36M17 and self.prior.joint_set.name != H36M17.name:
             raise ValueError(f"the estimator needs a prior over h36m17, got {self.prior.joint_set.name}")
         self.stages, self.fusion_weight, self.sigma, self.height_mm = stages, fusion_weight, sigma, height_mm
+        self.fast = fast
         self.lifter = Lifter(self.prior)
         self.blazepose = BlazePose(threads=threads)
 
@@ -161,7 +164,8 @@ class Estimator:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
             raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {image.shape} {image.dtype}")
         working, factor = _shrink(image)
-        return [self.refine(found, 1.0 / factor) for found in self.blazepose.find_people(working, max_people)]
+        found = self.blazepose.find_people(working, max_people, fast=self.fast)
+        return [self.refine(person, 1.0 / factor) for person in found]
 
     def refine(self, found: LandmarkOutput, pixel_scale: float = 1.0) -> Person:
         """The 2D and 3D pose of one BlazePose result (sections 5.2-5.5).

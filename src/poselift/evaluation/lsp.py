@@ -70,7 +70,7 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | Non
     correct = {m: e <= PCK_FRACTION * torso[:, None] for m, e in errors.items()}  # NaN (missed): False
     result = {
         "dataset": "lsp", "images": n, "people_found": int(found.sum()),
-        "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight,
+        "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight, "fast": estimator.fast,
                      "sigma_cells": estimator.sigma},
         "joints": list(LIMB_JOINTS), "pck_threshold": f"{PCK_FRACTION} x |right shoulder - left hip|",
         "pck": {m: float(correct[m][:, _LIMBS].mean()) for m in METHODS},
@@ -110,7 +110,8 @@ def format_lsp_table(result: dict) -> str:
     """PCK and pixel error per method, then PCK per joint, as text."""
     lines = [f"LSP: {result['images']} images, a person found in {result['people_found']}; "
              f"PCK@{result['pck_threshold']} and mean pixel error over {len(result['joints'])} limb joints; "
-             f"refinement: {result['settings']['stages']} stage(s), w={result['settings']['fusion_weight']}",
+             f"refinement: {result['settings']['stages']} stage(s), w={result['settings']['fusion_weight']}"
+             f"{', fast mode' if result['settings']['fast'] else ''}",
              f"{'method':<12}{'PCK@0.2':>9}{'error px':>10}"]
     for m in METHODS:
         lines.append(f"{m:<12}{100 * result['pck'][m]:>8.1f}%{result['pixel_error'][m]:>10.2f}")

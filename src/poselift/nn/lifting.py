@@ -76,20 +76,26 @@ class LiftingLayer(nn.Module):
         fine_angles = lifter.angles[:, None] + lifter._fine_offsets[None, :]  # (A, F)
         fine = lifter._build(pattern, fine_angles.ravel(), np.arange(prior.n_components))
         k, a, f = prior.n_components, len(lifter.angles), fine_angles.shape[1]
-        as_tensor = lambda x: torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64)  # noqa: E731
-        self.register_buffer("weights", as_tensor(pattern))
-        self.register_buffer("coarse_rows", as_tensor(coarse.rows))
-        self.register_buffer("coarse_offset", as_tensor(coarse.offset))
-        self.register_buffer("coarse_constant", as_tensor(coarse.constant))
+
+        def buffer(name: str, values: np.ndarray) -> None:
+            # derived from the prior and the settings at construction: moved with the layer
+            # (.to(device)) but not saved in state dicts (they would be megabytes)
+            self.register_buffer(name, torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float64),
+                                 persistent=False)
+
+        buffer("weights", pattern)
+        buffer("coarse_rows", coarse.rows)
+        buffer("coarse_offset", coarse.offset)
+        buffer("coarse_constant", coarse.constant)
         r = coarse.rows.shape[0]
-        self.register_buffer("fine_rows", as_tensor(fine.rows.reshape(r, k, a, f, -1).transpose(1, 2, 3, 0, 4)))
-        self.register_buffer("fine_offset", as_tensor(fine.offset.reshape(r, k, a, f).transpose(1, 2, 3, 0)))
-        self.register_buffer("fine_constant", as_tensor(fine.constant.reshape(k, a, f)))
-        self.register_buffer("fine_back", as_tensor(fine.back.reshape(k, a, f, r - 1, r - 1)))
-        self.register_buffer("fine_angles", as_tensor(fine_angles))
-        self.register_buffer("means", as_tensor(prior.means))
-        self.register_buffer("bases", as_tensor(prior.bases))
-        self.register_buffer("projection", as_tensor(lifter.projection))
+        buffer("fine_rows", fine.rows.reshape(r, k, a, f, -1).transpose(1, 2, 3, 0, 4))
+        buffer("fine_offset", fine.offset.reshape(r, k, a, f).transpose(1, 2, 3, 0))
+        buffer("fine_constant", fine.constant.reshape(k, a, f))
+        buffer("fine_back", fine.back.reshape(k, a, f, r - 1, r - 1))
+        buffer("fine_angles", fine_angles)
+        buffer("means", prior.means)
+        buffer("bases", prior.bases)
+        buffer("projection", lifter.projection)
         self.size_mm = float(prior.size_mm)
         self.root = prior.joint_set.parents.index(-1)
 
