@@ -6,8 +6,9 @@ projected 3D pose when lifting is on. 2D labels only: the 3D prior is fitted on 
 separately and never trained here.
 
 One process or several: under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in
-PyTorch's DistributedDataParallel (gloo on CPU, nccl on GPU), each rank sees its share of
-every epoch, and rank 0 writes the checkpoints and the log. Seeds fix the initial weights
+PyTorch's DistributedDataParallel with the gloo backend, each rank sees its share of every
+epoch, and rank 0 writes the checkpoints and the log. Everything runs on the CPU: placing
+the model and batches on GPUs (and the nccl backend) is not done yet. Seeds fix the initial weights
 and the order of the examples; ``resume`` continues from the last checkpoint.
 """
 
@@ -136,7 +137,7 @@ def train(examples: Examples, prior, settings: TrainSettings, out_dir: str | Pat
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        torch.distributed.init_process_group("gloo")
     torch.manual_seed(settings.seed)
     model = BlazePoseStages(prior, settings)
     optimizer = _optimizer(model, settings)
