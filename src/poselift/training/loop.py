@@ -127,7 +127,8 @@ def train(examples: Examples, prior, settings: TrainSettings, out_dir: str | Pat
     each fusion weight.
 
     Raises:
-        ValueError: bad settings, or ``resume`` with a checkpoint of other settings.
+        ValueError: bad settings, or ``resume`` with a checkpoint of other settings (the number
+            of epochs may differ: resuming with more continues training).
         FileNotFoundError: ``resume`` without a checkpoint.
     """
     from tqdm import tqdm
@@ -147,7 +148,8 @@ def train(examples: Examples, prior, settings: TrainSettings, out_dir: str | Pat
         if not checkpoint_path.is_file():
             raise FileNotFoundError(f"{checkpoint_path}: nothing to resume from")
         state = torch.load(checkpoint_path, weights_only=False)
-        if state["settings"] != asdict(settings):
+        other = {**state["settings"], "epochs": settings.epochs}  # a longer budget may resume
+        if other != asdict(settings):
             raise ValueError(f"{checkpoint_path} was trained with other settings: {state['settings']}")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
