@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test prior benchmarks clean
+.PHONY: demo test prior stages benchmarks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ prior: $(STAMP)
 	$(BIN)/poselift train-prior --subjects S1 S5 S6 S7 S8 --components 3 --basis 16 \
 		--out src/poselift/models/h36m_prior.npz
 
+# Re-create the shipped learned stages from LSP (needs ../shared/data; ~25 min on 2 CPU cores).
+stages: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/poselift train --config blazepose --lifting forward --flip --epochs 6 \
+		--out runs/stages
+	cp runs/stages/stages.pt src/poselift/models/blazepose_stages.pt
+
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/prior_fit_time.py
 	$(BIN)/python benchmarks/prior_quality.py
@@ -34,6 +40,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/lifting_speed.py
 	$(BIN)/python benchmarks/refinement_tuning.py
 	$(BIN)/python benchmarks/estimate_speed.py
+	$(BIN)/python benchmarks/train_step_time.py
 	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation.json
 
 clean:

@@ -115,6 +115,13 @@ def test_evaluate_lsp_on_a_small_folder_writes_its_figures(estimator, data_dir, 
     assert result["images"] == 3 and set(result["pck"]) == {"blazepose", "beliefs", "refined"}
     assert all(0.0 <= v <= 1.0 for v in result["pck"].values())
     assert "PCK@0.2" in capsys.readouterr().out
+    assert main(["evaluate", "lsp", "--data", str(folder), "--start", "2", "--limit", "1", "--learned-stages",
+                 "--json", str(tmp_path / "lsp.json"), "--quiet"]) == 0
+    result = json.loads((tmp_path / "lsp.json").read_text())
+    assert result["images"] == 1 and result["first_image"] == result["last_image"] == "im0002.jpg"
+    assert result["settings"]["learned_stages"].endswith("blazepose_stages.pt")
+    assert main(["evaluate", "lsp", "--data", str(folder), "--start", "4", "--quiet"]) == 1
+    assert "no images from number 4 on: the folder has 3" in capsys.readouterr().err
 
 
 def test_evaluate_lsp_rejects_a_folder_whose_joints_do_not_match(data_dir, tmp_path, capsys):

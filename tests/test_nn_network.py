@@ -7,7 +7,7 @@ import torch
 from poselift.geometry import PRIOR_FROM_WORLD
 from poselift.nn.beliefs import render_gaussians
 from poselift.nn.network import LiftingNetwork, stage_losses
-from poselift.nn.stages import BeliefStage, FirstStage, ImageFeatures
+from poselift.nn.stages import BeliefStage, CpmFeatures, FirstStage, ImageFeatures
 
 SIZE = 32
 LIFTED = np.array([1, 2, 3, 4, 5, 6, 9, 11, 12, 13, 14, 15, 16])  # the 13 joints BlazePose has, in H36M-17
@@ -43,8 +43,12 @@ def test_stage_shapes():
     features = ImageFeatures(width=8, stride=8)(image)
     assert features.shape == (2, 8, 8, 8)
     assert ImageFeatures(width=8, stride=4)(image).shape == (2, 8, 16, 16)
-    first = FirstStage(8, joints=14, width=16)(features)
+    first = FirstStage(8, joints=14, width=16, hidden=32)(features)
     assert first.shape == (2, 15, 8, 8)
+    cpm = CpmFeatures(width=8)
+    assert cpm(image).shape == (2, 8, 8, 8) and cpm.out_channels == 8
+    widths = [m.out_channels for m in CpmFeatures(width=128).layers if isinstance(m, torch.nn.Conv2d)]
+    assert widths == [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 256, 128]  # CPM's trunk
     assert BeliefStage(8, joints=14, width=8, kernel=3, depth=2)(features, first).shape == (2, 15, 8, 8)
 
 
@@ -106,3 +110,20 @@ def test_an_untrained_residual_stage_passes_its_input_through():
     stage = BeliefStage(4, joints=13, width=8, kernel=3, depth=2, residual=True)
     assert torch.equal(stage(features, beliefs), beliefs)
     assert not torch.equal(BeliefStage(4, joints=13, width=8, kernel=3, depth=2)(features, beliefs), beliefs)
+
+
+def test_frozen_maps_pass_every_stage_unchanged(batch, small_prior):
+    features, first, _ = batch
+    for mode in ("off", "forward"):
+        torch.manual_seed(0)
+        network = LiftingNetwork(joints=13, feature_channels=4, stages=3, prior=small_prior.prior, lift_index=LIFTED,
+                                 lifting=mode, map_size=SIZE, width=8, kernel=3, depth=2, frozen_maps=(0,))
+        outputs = network(features, first)
+        if mode == "off":
+            assert all(torch.equal(o[:, 0], first[:, 0]) for o in outputs)
+        else:  # fused with the projection, never re-estimated by a stage
+            assert not torch.equal(outputs[1][:, 0], first[:, 0])
+            assert torch.equal(outputs[2][:, 0], network._fuse(1, outputs[1])[:, 0])
+        assert not torch.equal(outputs[1][:, 1], first[:, 1])
+    with pytest.raises(ValueError, match="frozen_maps"):
+        LiftingNetwork(joints=13, feature_channels=4, stages=3, lifting="off", map_size=SIZE, frozen_maps=(13,))

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from poselift.datasets.lsp import load_lsp
-from poselift.training import (TrainSettings, build_examples, evaluate_stages, load_examples, load_stages,
-                               save_examples, train)
-from poselift.training.split import split_examples
+from poselift.training import (ExampleDataset, TrainSettings, build_examples, evaluate_stages, load_examples,
+                               load_stages, save_examples, train)
+from poselift.training.split import split_held_out
 
 TINY = dict(stages=2, width=4, kernel=3, depth=1, batch_size=4, optimizer="adam", learning_rate=1e-2)
 
@@ -46,7 +46,7 @@ def test_held_out_split_is_lsp_images_801_to_1000(examples):
     names = np.array(["im0800.jpg", "im0801.jpg", "im1000.jpg", "im00900.jpg"])
     fake = examples.subset(np.zeros(4, dtype=int))
     fake.source = names
-    training, held = split_examples(fake)
+    training, held = split_held_out(fake)
     assert sorted(held.source) == ["im0801.jpg", "im1000.jpg"]
     assert sorted(training.source) == ["im00900.jpg", "im0800.jpg"]
 
@@ -54,22 +54,22 @@ def test_held_out_split_is_lsp_images_801_to_1000(examples):
 @pytest.mark.parametrize("lifting", ["forward", "off"])
 def test_a_short_training_run_on_real_photos_lowers_the_loss(examples, small_prior, tmp_path, lifting):
     settings = TrainSettings(lifting=lifting, epochs=6, **TINY)
-    model, log = train(examples, small_prior.prior, settings, tmp_path, progress=False)
+    model, log = train(ExampleDataset(examples), small_prior.prior, settings, tmp_path, progress=False)
     assert len(log) == 6 and log[-1]["stage_loss"][0] < 0.97 * log[0]["stage_loss"][0]  # measured: 5.8 -> 5.5
     assert (tmp_path / "log.jsonl").read_text().count("\n") == 6
     assert (tmp_path / "stages.pt").stat().st_size < 200_000  # learned weights only, no solver banks
     loaded = load_stages(tmp_path / "stages.pt", small_prior.prior)
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
-    result = evaluate_stages(loaded, examples)
+    result = evaluate_stages(loaded, ExampleDataset(examples))
     assert len(result["pck"]) == 2 and all(0 <= p <= 1 for p in result["pck"])
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(examples, small_prior, tmp_path):
-    full, _ = train(examples, small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "a", progress=False)
-    train(examples, small_prior.prior, TrainSettings(epochs=2, **TINY), tmp_path / "b", progress=False)
+    full, _ = train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "a", progress=False)
+    train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=2, **TINY), tmp_path / "b", progress=False)
     # the checkpoint of a 2-epoch run, resumed with a 3-epoch budget
-    resumed, log = train(examples, small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "b",
+    resumed, log = train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "b",
                          resume=True, progress=False)
     assert len(log) == 3
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
@@ -88,10 +88,10 @@ def test_bad_settings_fail_clearly(change, message):
 def test_resume_without_a_checkpoint_or_with_other_settings_and_a_bad_stages_file_fail_clearly(
         examples, small_prior, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
-        train(examples, small_prior.prior, TrainSettings(**TINY), tmp_path, resume=True, progress=False)
-    train(examples, small_prior.prior, TrainSettings(epochs=1, **TINY), tmp_path, progress=False)
+        train(ExampleDataset(examples), small_prior.prior, TrainSettings(**TINY), tmp_path, resume=True, progress=False)
+    train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=1, **TINY), tmp_path, progress=False)
     with pytest.raises(ValueError, match="other settings"):
-        train(examples, small_prior.prior, TrainSettings(epochs=2, **{**TINY, "width": 5}), tmp_path,
+        train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=2, **{**TINY, "width": 5}), tmp_path,
               resume=True, progress=False)
     (tmp_path / "stages.pt").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a poselift stages file"):
@@ -103,7 +103,7 @@ def _ddp_worker(rank, port, examples_path, prior_path, out):
 
     os.environ.update(WORLD_SIZE="2", RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    model, _ = train(load_examples(examples_path), PosePrior.load(prior_path),
+    model, _ = train(ExampleDataset(load_examples(examples_path)), PosePrior.load(prior_path),
                      TrainSettings(epochs=2, **TINY), out, progress=False)
     torch.save(model.state_dict(), out / f"rank{rank}.pt")
     torch.distributed.destroy_process_group()
@@ -121,3 +121,12 @@ def test_two_processes_with_gloo_end_with_equal_weights(examples, small_prior, t
     for name in first:
         assert torch.equal(first[name], second[name]), name
     assert (tmp_path / "stages.pt").is_file()
+
+
+def test_the_fusion_weights_learn_faster_than_the_convolutions(examples, small_prior, tmp_path):
+    moved = {}
+    for factor in (1.0, 100.0):
+        settings = TrainSettings(epochs=2, fusion_lr_factor=factor, **{**TINY, "learning_rate": 1e-3})
+        _, log = train(ExampleDataset(examples), small_prior.prior, settings, tmp_path / str(factor), progress=False)
+        moved[factor] = abs(log[-1]["fusion_weight"][0] - settings.fusion_initial)
+    assert moved[100.0] > 10 * moved[1.0]  # Adam: a step of about the rate per batch, either way

@@ -6,7 +6,7 @@ The JSON document (schema ``poselift.estimate``, version :data:`SCHEMA_VERSION`)
      "image": {"path": str, "width": px, "height": px},
      "joint_names": [17 H36M names], "bones": [[child, parent], ...],
      "settings": {"stages": T, "fusion_weight": w, "sigma_cells": s, "height_mm": h|null, "fast": bool,
-                  "prior": str},
+                  "prior": str, "learned_stages": path|null},
      "people": [{
         "score": detector score x presence, "box": [x0, y0, x1, y1] px,
         "joints_2d": [[x, y] px] * 17, "confidence": [0..1] * 17,
@@ -66,7 +66,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, stages
         "blazepose_joint_names": list(BLAZEPOSE33.joints),
         "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight,
                      "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
-                     "prior": estimator.prior.describe()},
+                     "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path},
         "people": [],
     }
     for person in people:

@@ -115,7 +115,7 @@ def _estimate(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     _writable_output(out_dir / "probe")
     estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight,
-                          height_mm=args.height_mm, fast=args.fast)
+                          height_mm=args.height_mm, fast=args.fast, learned_stages=args.learned_stages)
     report = estimate_files(files, out_dir, estimator, max_people=args.max_people, stages=args.stages,
                             progress=not args.quiet)
     for json_path, png_path in report.written:
@@ -127,39 +127,66 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 # ---- train ---------------------------------------------------------------------------
-def _train(args: argparse.Namespace) -> int:
-    from .datasets.paths import data_root
+def _training_sets(settings, data_dir: Path, cache: str | None, progress: bool) -> tuple:
+    """The configuration's training and held-out datasets, the labels' joint set (cpm) and
+    the joints no training label marks."""
+    from .training.models import unlabelled_joints
+    from .training.split import split_held_out
+
+    if settings.config == "cpm":
+        from .training import PhotoCrops, lsp_photos
+
+        training, held_out = split_held_out(lsp_photos(data_dir))
+        return (PhotoCrops(training, settings.input_size, augment=True, flip=settings.flip, seed=settings.seed),
+                PhotoCrops(held_out, settings.input_size), training.joint_set,
+                unlabelled_joints(training.joint_set.joints, training.labelled))
     from .detectors import BlazePose
+    from .estimator import DIRECT_JOINTS
+    from .training import ExampleDataset
+    from .training.split import default_cache, lsp_examples
+
+    examples = lsp_examples(data_dir, Path(cache) if cache else default_cache(), BlazePose, progress)
+    training, held_out = split_held_out(examples)
+    return (ExampleDataset(training, flip=settings.flip, seed=settings.seed), ExampleDataset(held_out), None,
+            unlabelled_joints(DIRECT_JOINTS, training.mask))
+
+
+def _train(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from .datasets.paths import data_root
     from .training import TrainSettings, evaluate_stages, load_stages, train
-    from .training.split import HELD_OUT_FROM, default_cache, lsp_examples, split_examples
+    from .training.split import HELD_OUT_FROM
 
-    if args.config != "blazepose":
-        raise ValueError("the 'cpm' configuration (the full network from the image) is not built yet; "
-                         "use --config blazepose")
-    settings = TrainSettings(stages=args.stages, lifting=args.lifting, width=args.width, kernel=args.kernel,
-                             depth=args.depth, epochs=args.epochs, batch_size=args.batch_size,
-                             optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
-                             seed=args.seed)
+    settings = TrainSettings.defaults(
+        args.config, stages=args.stages, lifting=args.lifting, width=args.width, kernel=args.kernel,
+        depth=args.depth, input_size=args.input_size, flip=args.flip, epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
+        fusion_lr_factor=args.fusion_lr_factor, seed=args.seed)
     settings.check()
+    if args.workers < 0:
+        raise ValueError(f"--workers must be 0 or more, got {args.workers}")
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     _writable_output(out_dir / "probe")
     prior = _load_prior(args.prior)
-    examples = lsp_examples(Path(args.data) if args.data else data_root(),
-                            Path(args.cache) if args.cache else default_cache(), BlazePose, not args.quiet)
-    training, held_out = split_examples(examples)
-    print(f"poselift: training on {len(training)} examples, {len(held_out)} held out", file=sys.stderr)
-    _, log = train(training, prior, settings, out_dir, resume=args.resume, progress=not args.quiet)
-    result = evaluate_stages(load_stages(out_dir / "stages.pt", prior), held_out)
+    train_set, held_set, joint_set, settings.unlabelled_joints = _training_sets(
+        settings, Path(args.data) if args.data else data_root(), args.cache, not args.quiet)
+    passed = f"; never labelled, passed through: {', '.join(settings.unlabelled_joints)}" \
+        if settings.unlabelled_joints else ""
+    print(f"poselift: training {settings.config} on {len(train_set)} people, {len(held_set)} held out{passed}",
+          file=sys.stderr)
+    _, log = train(train_set, prior, settings, out_dir, resume=args.resume, progress=not args.quiet,
+                   joint_set=joint_set, held_out=held_set, device=args.device, workers=args.workers)
+    result = evaluate_stages(load_stages(out_dir / "stages.pt", prior), held_set, workers=args.workers)
     result.update(settings=asdict(settings), held_out=f"LSP im{HELD_OUT_FROM:04d}-im1000", log=log)
     _write_json(out_dir / "evaluation.json", result)
+    first = " (BlazePose)" if settings.config == "blazepose" else ""
     print(f"held-out LSP im{HELD_OUT_FROM:04d}-im1000 ({result['examples']} people): stage, PCK@0.2, pixel error")
     for t, (pck, px) in enumerate(zip(result["pck"], result["pixel_error"])):
-        print(f"  {t + 1}{' (BlazePose)' if t == 0 else ''}: {100 * pck:.1f}% {px:.2f} px")
+        print(f"  {t + 1}{first if t == 0 else ''}: {100 * pck:.1f}% {px:.2f} px")
     print(f"wrote {out_dir / 'stages.pt'}, {out_dir / 'log.jsonl'} and {out_dir / 'evaluation.json'}")
     return 0
 
@@ -179,8 +206,9 @@ def _evaluate_lsp(args: argparse.Namespace) -> dict:
     from .evaluation.lsp import evaluate_lsp, format_lsp_table
 
     estimator = Estimator(_load_prior(args.prior), stages=args.refine_stages, fusion_weight=args.fusion_weight,
-                          fast=args.fast)
-    result = evaluate_lsp(estimator, data_dir=args.data, limit=args.limit, progress=not args.quiet)
+                          fast=args.fast, learned_stages=args.learned_stages)
+    result = evaluate_lsp(estimator, data_dir=args.data, start=args.start - 1, limit=args.limit,
+                          progress=not args.quiet)
     print(format_lsp_table(result))
     return result
 
@@ -289,6 +317,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="w of eq. 7: the share of the CNN's belief in each fused map")
     estimate.add_argument("--height-mm", type=float, help="size the 3D poses for a person this tall")
     estimate.add_argument("--fast", action="store_true", help="fewer network runs, a little less accurate")
+    estimate.add_argument("--learned-stages", nargs="?", const=True, metavar="STAGES_PT",
+                          help="run the stages trained on top of BlazePose first: the shipped ones, or a "
+                               "stages.pt of poselift train")
     estimate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     estimate.add_argument("--quiet", action="store_true", help="no progress bar")
     estimate.set_defaults(run=_estimate)
@@ -302,10 +333,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path,
                           help="h36m: a folder laid out like shared/data (holding h36m/); lsp: a folder with "
                                "images/ and joints.npy (default: shared/data/lsp)")
-    evaluate.add_argument("--limit", type=_positive_int, help="lsp: the first N images only")
+    evaluate.add_argument("--start", type=_positive_int, default=1,
+                          help="lsp: the image to start at, counting from 1 (801: LSP's held-out im0801-im1000)")
+    evaluate.add_argument("--limit", type=_positive_int, help="lsp: N images only")
     evaluate.add_argument("--refine-stages", type=int, default=DEFAULT_STAGES, help="lsp: refinement rounds")
     evaluate.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT, help="lsp: w of eq. 7")
     evaluate.add_argument("--fast", action="store_true", help="lsp: the estimator's fast mode")
+    evaluate.add_argument("--learned-stages", nargs="?", const=True, metavar="STAGES_PT",
+                          help="lsp: run the stages trained on top of BlazePose first: the shipped ones, or a "
+                               "stages.pt of poselift train")
     evaluate.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     evaluate.add_argument("--approximate-weight", type=float, default=0.0,
                           help="weight of input joints that only approximate H36M's (SH spine and head)")
@@ -315,25 +351,37 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_evaluate)
 
-    trainer = commands.add_parser("train", help="train the stages on top of BlazePose (section 5) on LSP")
+    trainer = commands.add_parser(
+        "train", help="train the network of section 5 on LSP: stages on top of BlazePose, or CPM from the image",
+        description="Defaults depend on --config: blazepose (3 stages, width 32, 5x5 kernels, depth 3, residual, "
+                    "Adam 1e-3, 3 epochs) or cpm (368-pixel input, 6 stages, CPM's widths and 7x7 kernels, SGD "
+                    "6e-5 with momentum 0.9, flips and random scale/turn/shift, 100 epochs). LSP im0801-im1000 "
+                    "are held out and evaluated after every epoch.")
     trainer.add_argument("--config", choices=["blazepose", "cpm"], default="blazepose")
     trainer.add_argument("--out", required=True, help="folder for checkpoint.pt, log.jsonl, stages.pt")
     trainer.add_argument("--data", help="data folder holding lsp/ and lspet/ (default: ../shared/data)")
-    trainer.add_argument("--cache", help="folder for BlazePose's outputs (default: ~/.cache/poselift)")
+    trainer.add_argument("--cache", help="blazepose: folder for BlazePose's outputs (default: ~/.cache/poselift)")
     trainer.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     trainer.add_argument("--lifting", choices=["subgradient", "forward", "off"], default="forward",
                          help="3D layers between stages: with gradients, forward only, or none")
-    trainer.add_argument("--stages", type=_positive_int, default=3, help="stages, BlazePose's included")
-    trainer.add_argument("--width", type=_positive_int, default=32)
-    trainer.add_argument("--kernel", type=_positive_int, default=5)
-    trainer.add_argument("--depth", type=_positive_int, default=3)
-    trainer.add_argument("--epochs", type=_positive_int, default=3)
-    trainer.add_argument("--batch-size", type=_positive_int, default=16)
-    trainer.add_argument("--optimizer", choices=["sgd", "adam"], default="adam",
-                         help="adam (the runs measured here) or sgd with --momentum (the paper's)")
-    trainer.add_argument("--lr", type=float, default=1e-3)
-    trainer.add_argument("--momentum", type=float, default=0.9)
-    trainer.add_argument("--seed", type=int, default=0)
+    trainer.add_argument("--stages", type=_positive_int, help="stages, the first included")
+    trainer.add_argument("--width", type=_positive_int, help="channels of the stages (cpm: 128 is CPM's trunk)")
+    trainer.add_argument("--kernel", type=_positive_int)
+    trainer.add_argument("--depth", type=_positive_int)
+    trainer.add_argument("--input-size", type=_positive_int, help="cpm: side of the crop in pixels (368)")
+    trainer.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                         help="mirror examples left/right at random (cpm: on, blazepose: off)")
+    trainer.add_argument("--epochs", type=_positive_int)
+    trainer.add_argument("--batch-size", type=_positive_int)
+    trainer.add_argument("--optimizer", choices=["sgd", "adam"], help="sgd uses --momentum (the paper's)")
+    trainer.add_argument("--lr", type=float)
+    trainer.add_argument("--momentum", type=float)
+    trainer.add_argument("--fusion-lr-factor", type=float,
+                         help="the fusion weights w learn this many times faster (blazepose: 100, cpm: 1)")
+    trainer.add_argument("--seed", type=int)
+    trainer.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                         help="cuda: rank r of torchrun uses GPU LOCAL_RANK and nccl")
+    trainer.add_argument("--workers", type=int, default=0, help="processes loading data (0: this one)")
     trainer.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
     trainer.add_argument("--quiet", action="store_true", help="no progress bars")
     trainer.set_defaults(run=_train)

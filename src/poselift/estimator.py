@@ -9,9 +9,11 @@ times (section 5, figure 3):
     b^_t = Gaussians at the projection     (eqs. 5 and 6)
     b_t+1 = w b_t + (1 - w) b^_t           (eq. 7)
 
-and the last maps are lifted once more for the final pose. No CNN stage runs between
-fusions (the trained stages belong to the network, :mod:`poselift.nn`), so ``w`` and the
-number of stages are documented defaults, not learned values.
+and the last maps are lifted once more for the final pose. By default no CNN stage runs
+between fusions, so ``w`` and the number of rounds are documented defaults, not learned
+values. With ``learned_stages``, the stages trained on top of BlazePose (``poselift train
+--config blazepose``, :mod:`poselift.training`; lifting and fusion between them) first
+turn BlazePose's maps into the last learned stage's maps, which the rounds then start from.
 
 Joints BlazePose lacks: the pelvis is the mid-point of the hips (Human3.6M's definition)
 and the thorax the mid-point of the shoulders (some 6 cm low); both are reported as
@@ -34,7 +36,7 @@ from .prior import PosePrior
 from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["Estimator", "Person", "Stage", "lift_upright", "DIRECT_JOINTS", "DEFAULT_STAGES", "DEFAULT_FUSION_WEIGHT",
-           "MAX_WORKING_SIDE", "SAME_ROLL"]
+           "MAX_WORKING_SIDE", "SAME_ROLL", "SHIPPED_STAGES_PATH"]
 
 DEFAULT_STAGES = 1
 """Number of lift-project-fuse rounds before the final lift (chosen on LSP-extended, see
@@ -53,6 +55,9 @@ MAX_WORKING_SIDE = 1920
 DIRECT_JOINTS = ("nose",) + tuple(n for n in H36M17.joints if n in BLAZEPOSE33)
 """BlazePose-33 joints that H36M-17 shares (13): nose (H36M's neck/nose), shoulders, elbows,
 wrists, hips, knees, ankles."""
+
+SHIPPED_STAGES_PATH = Path(__file__).resolve().parent / "models" / "blazepose_stages.pt"
+"""The learned stages shipped with poselift (see the README for the command that made them)."""
 
 _MIDPOINTS = (("pelvis", ("left_hip", "right_hip")), ("thorax", ("left_shoulder", "right_shoulder")))
 
@@ -131,14 +136,19 @@ class Estimator:
         threads: CPU threads for each network.
         fast: fewer network runs for a little accuracy (see
             :meth:`poselift.detectors.BlazePose.find_people`).
+        learned_stages: ``True`` for the shipped stages (:data:`SHIPPED_STAGES_PATH`), or
+            the ``stages.pt`` of a ``blazepose`` training run; ``None``: BlazePose's maps.
 
     Raises:
         poselift.detectors.ModelError: the BlazePose model files are missing.
+        FileNotFoundError, ValueError: ``learned_stages`` is missing, not a stages file, or
+            a ``cpm`` network.
     """
 
     def __init__(self, prior: PosePrior | None = None, stages: int = DEFAULT_STAGES,
                  fusion_weight: float = DEFAULT_FUSION_WEIGHT, sigma: float = DEFAULT_SIGMA,
-                 height_mm: float | None = None, threads: int | None = 2, fast: bool = False) -> None:
+                 height_mm: float | None = None, threads: int | None = 2, fast: bool = False,
+                 learned_stages: str | Path | bool | None = None) -> None:
         if stages < 0:
             raise ValueError(f"stages must be 0 or more, got {stages}")
         if not 0.0 <= fusion_weight <= 1.0:
@@ -149,6 +159,10 @@ class Estimator:
         self.stages, self.fusion_weight, self.sigma, self.height_mm = stages, fusion_weight, sigma, height_mm
         self.fast = fast
         self.lifter = Lifter(self.prior)
+        self.learned_path = None
+        if learned_stages:
+            self.learned_path = str(SHIPPED_STAGES_PATH if learned_stages is True else Path(learned_stages))
+        self.learned = _load_learned(self.learned_path, self.prior) if learned_stages else None
         self.blazepose = BlazePose(threads=threads)
 
     def estimate(self, image: np.ndarray | str | Path, max_people: int | None = None) -> list[Person]:
@@ -182,6 +196,8 @@ class Estimator:
             return ((points / pixel_scale) @ crop_from_image[:, :2].T + crop_from_image[:, 2]) / _CELL
 
         beliefs = found.heatmaps[..., _BLAZE_DIRECT]  # (64, 64, 13)
+        if self.learned is not None:
+            beliefs = _learned_beliefs(self.learned, found.patch, beliefs)
         beliefs = beliefs / np.maximum(beliefs.max(axis=(0, 1)), 1e-6)  # peak 1, like the projected maps
         weights = np.zeros(len(H36M17))
         weights[_H36M_DIRECT] = found.visibility[_BLAZE_DIRECT]
@@ -203,6 +219,33 @@ class Estimator:
                       pose_3d=lifted.pose_3d, lifted=lifted, score=float(found.score),
                       crop_corners=found.crop.corners * pixel_scale, blazepose_2d=found.keypoints * pixel_scale,
                       blazepose_visibility=found.visibility, stages=stages, patch=found.patch)
+
+
+def _load_learned(path: str, prior: PosePrior):
+    """The learned stages of a ``blazepose`` training run, on the CPU."""
+    from .training.loop import load_stages
+    from .training.models import BlazePoseStages
+
+    model = load_stages(path, prior)
+    if not isinstance(model, BlazePoseStages):
+        raise ValueError(f"{path}: a {model.__class__.__name__}; the estimator runs stages trained on top of "
+                         "BlazePose (poselift train --config blazepose)")
+    return model
+
+
+def _learned_beliefs(model, patch: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """(256, 256, 3) BlazePose crop and (64, 64, 13) maps -> the last learned stage's
+    (64, 64, 13) joint maps, negative values cut to 0."""
+    import cv2
+    import torch
+
+    from .training.data import PATCH_SIZE
+
+    small = cv2.resize(patch, (PATCH_SIZE, PATCH_SIZE), interpolation=cv2.INTER_AREA)
+    with torch.no_grad():
+        outputs = model(torch.as_tensor(small.transpose(2, 0, 1)[None] / np.float32(255.0)),
+                        torch.as_tensor(np.moveaxis(maps, -1, 0)[None].astype(np.float32)))
+    return np.maximum(np.moveaxis(outputs[-1][0, :-1].numpy(), 0, -1), 0.0)
 
 
 def lift_upright(lifter: Lifter, points: np.ndarray, weights: np.ndarray, centre: np.ndarray,

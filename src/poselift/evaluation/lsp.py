@@ -27,8 +27,9 @@ __all__ = ["LIMB_JOINTS", "METHODS", "POSTURES", "evaluate_lsp", "format_lsp_tab
 
 LIMB_JOINTS = tuple(n for n in LSP14.joints if n not in ("upper_neck", "head_top"))
 METHODS = ("blazepose", "beliefs", "refined")
-"""BlazePose's regressed keypoints; the argmax of its belief maps (stage 1, eq. 3); the
-joints after the lift-project-fuse stages."""
+"""BlazePose's regressed keypoints; the argmax of the belief maps the refinement starts from
+(eq. 3: BlazePose's, or the learned stages' with ``learned_stages``); the joints after the
+lift-project-fuse rounds."""
 
 _LIMBS = np.array([LSP14.index(n) for n in LIMB_JOINTS])
 POSTURES = ("upright", "leaning", "upside down")
@@ -39,17 +40,23 @@ def _in_lsp(points: np.ndarray, joint_set) -> np.ndarray:
     return convert(points, joint_set, LSP14).points
 
 
-def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | None = None,
+def evaluate_lsp(estimator, data_dir: str | Path | None = None, start: int = 0, limit: int | None = None,
                  progress: bool = False) -> dict:
-    """PCK@0.2 and pixel error of the three :data:`METHODS` on an LSP folder (module docstring)."""
+    """PCK@0.2 and pixel error of the three :data:`METHODS` on an LSP folder (module
+    docstring), from image ``start`` (0-based) on, ``limit`` images at most.
+
+    Raises:
+        ValueError: ``start`` leaves no image.
+    """
     from tqdm import tqdm
 
     from ..images import read_image
 
     data = load_lsp(data_dir)
-    images, truth = data.images, data.joints
-    if limit is not None:
-        images, truth = images[:limit], truth[:limit]
+    stop = None if limit is None else start + limit
+    images, truth = data.images[start:stop], data.joints[start:stop]
+    if not images:
+        raise ValueError(f"no images from number {start + 1} on: the folder has {len(data.images)}")
     n = len(images)
     predictions = {m: np.full((n, 14, 2), np.nan) for m in METHODS}
     found = np.zeros(n, dtype=bool)
@@ -69,9 +76,10 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, limit: int | Non
     errors = {m: np.linalg.norm(p - truth, axis=-1) for m, p in predictions.items()}  # (N, 14), NaN if missed
     correct = {m: e <= PCK_FRACTION * torso[:, None] for m, e in errors.items()}  # NaN (missed): False
     result = {
-        "dataset": "lsp", "images": n, "people_found": int(found.sum()),
+        "dataset": "lsp", "images": n, "first_image": images[0].name, "last_image": images[-1].name,
+        "people_found": int(found.sum()),
         "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight, "fast": estimator.fast,
-                     "sigma_cells": estimator.sigma},
+                     "sigma_cells": estimator.sigma, "learned_stages": estimator.learned_path},
         "joints": list(LIMB_JOINTS), "pck_threshold": f"{PCK_FRACTION} x |right shoulder - left hip|",
         "pck": {m: float(correct[m][:, _LIMBS].mean()) for m in METHODS},
         "pixel_error": {m: float(np.nanmean(errors[m][found][:, _LIMBS])) for m in METHODS},
@@ -108,10 +116,11 @@ def _posture(truth: np.ndarray) -> np.ndarray:
 
 def format_lsp_table(result: dict) -> str:
     """PCK and pixel error per method, then PCK per joint, as text."""
-    lines = [f"LSP: {result['images']} images, a person found in {result['people_found']}; "
+    lines = [f"LSP: {result['images']} images ({result['first_image']} to {result['last_image']}), a person found in {result['people_found']}; "
              f"PCK@{result['pck_threshold']} and mean pixel error over {len(result['joints'])} limb joints; "
              f"refinement: {result['settings']['stages']} stage(s), w={result['settings']['fusion_weight']}"
-             f"{', fast mode' if result['settings']['fast'] else ''}",
+             f"{', fast mode' if result['settings']['fast'] else ''}"
+             f"{', learned stages ' + result['settings']['learned_stages'] if result['settings']['learned_stages'] else ''}",
              f"{'method':<12}{'PCK@0.2':>9}{'error px':>10}"]
     for m in METHODS:
         lines.append(f"{m:<12}{100 * result['pck'][m]:>8.1f}%{result['pixel_error'][m]:>10.2f}")

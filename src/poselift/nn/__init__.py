@@ -4,7 +4,7 @@ from .argmax import BeliefArgmax
 from .beliefs import Fusion, ProjectedBeliefs, render_gaussians
 from .lifting import LiftingLayer, TorchLifted
 from .network import LIFTING_MODES, LiftingNetwork, stage_losses
-from .stages import BeliefStage, FirstStage, ImageFeatures
+from .stages import BeliefStage, CpmFeatures, FirstStage, ImageFeatures
 
 __all__ = ["LiftingLayer", "TorchLifted", "BeliefArgmax", "ProjectedBeliefs", "Fusion", "render_gaussians",
-           "LiftingNetwork", "LIFTING_MODES", "stage_losses", "ImageFeatures", "FirstStage", "BeliefStage"]
+           "LiftingNetwork", "LIFTING_MODES", "stage_losses", "CpmFeatures", "ImageFeatures", "FirstStage", "BeliefStage"]

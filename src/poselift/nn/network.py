@@ -43,18 +43,25 @@ class LiftingNetwork(nn.Module):
         fusion_initial: starting w of every fusion layer.
         map_size: side of the (square) belief maps, in cells.
         width, kernel, depth, residual: shape of each :class:`~poselift.nn.stages.BeliefStage`.
+        frozen_maps: joint maps that every stage passes through unchanged (fused, but not
+            re-estimated): joints the training labels never mark, which nothing would
+            otherwise hold in place.
     """
 
     def __init__(self, joints: int, feature_channels: int, stages: int, prior=None,
                  lift_index: np.ndarray | None = None, lifting: str = "forward", sigma: float = 1.5,
                  fusion_initial: float = 0.5, map_size: int = 64, width: int = 128, kernel: int = 7,
-                 depth: int = 5, residual: bool = False) -> None:
+                 depth: int = 5, residual: bool = False, frozen_maps: tuple[int, ...] = ()) -> None:
         super().__init__()
         if lifting not in LIFTING_MODES:
             raise ValueError(f"lifting must be one of {LIFTING_MODES}, got {lifting!r}")
         if stages < 2:
             raise ValueError(f"need at least 2 stages (the first plus one learned), got {stages}")
         self.joints, self.lifting, self.map_size = joints, lifting, map_size
+        if any(not 0 <= k < joints for k in frozen_maps):
+            raise ValueError(f"frozen_maps must index the {joints} joint maps, got {tuple(frozen_maps)}")
+        self.register_buffer("frozen_maps", torch.as_tensor(sorted(frozen_maps), dtype=torch.int64),
+                             persistent=False)
         self.stages = nn.ModuleList(BeliefStage(feature_channels, joints, width, kernel, depth, residual)
                                     for _ in range(stages - 1))
         if lifting != "off":
@@ -105,7 +112,10 @@ class LiftingNetwork(nn.Module):
         outputs = [first_beliefs]
         for t, stage in enumerate(self.stages):
             beliefs = outputs[-1] if self.lifting == "off" else self._fuse(t, outputs[-1])
-            outputs.append(stage(features, beliefs))
+            new = stage(features, beliefs)
+            if len(self.frozen_maps):
+                new = new.index_copy(1, self.frozen_maps, beliefs[:, self.frozen_maps])
+            outputs.append(new)
         return outputs
 
 

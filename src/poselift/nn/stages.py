@@ -1,8 +1,10 @@
 """Convolutional stages in the style of Convolutional Pose Machines (Wei et al. 2016), section 5.1.
 
-* :class:`ImageFeatures`: the image trunk, stride 8 (the ``cpm`` configuration's input is
-  368x368, giving 46x46 maps; the ``blazepose`` configuration runs it on BlazePose's crop
-  shrunk to 128x128 with stride 2, to match its 64x64 heatmaps).
+* :class:`CpmFeatures`: CPM's image trunk, stride 8 (the ``cpm`` configuration's input is
+  368x368, giving 46x46 maps).
+* :class:`ImageFeatures`: a lighter trunk of stride 2, 4 or 8 (the ``blazepose``
+  configuration runs it on BlazePose's crop shrunk to 128x128 with stride 2, to match its
+  64x64 heatmaps).
 * :class:`FirstStage`: beliefs from features alone (stage 1 of ``cpm``).
 * :class:`BeliefStage`: a later stage: features and the previous stage's fused beliefs in,
   new beliefs out. Every stage outputs J joint maps plus a background map.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ImageFeatures", "FirstStage", "BeliefStage"]
+__all__ = ["CpmFeatures", "ImageFeatures", "FirstStage", "BeliefStage"]
 
 
 def _conv(in_channels: int, out_channels: int, kernel: int, relu: bool = True) -> list[nn.Module]:
@@ -48,12 +50,46 @@ class ImageFeatures(nn.Module):
         return self.layers(image)
 
 
-class FirstStage(nn.Module):
-    """Stage 1 of ``cpm``: (B, C, h, w) features -> (B, joints + 1, h, w) beliefs (last: background)."""
+class CpmFeatures(nn.Module):
+    """CPM's trunk: (B, 3, H, W) image in [0, 1] -> (B, width, H / 8, W / 8) features.
 
-    def __init__(self, in_channels: int, joints: int, width: int = 512) -> None:
+    VGG-19's first ten 3x3 convolutions (64, 64, pool, 128, 128, pool, 256 x 4, pool, 512,
+    512) and CPM's two (256, 128), every width scaled by ``width / 128`` (CPM: 128).
+    """
+
+    PLAN = (64, 64, "pool", 128, 128, "pool", 256, 256, 256, 256, "pool", 512, 512, 256, 128)
+
+    def __init__(self, width: int = 128) -> None:
         super().__init__()
-        self.layers = nn.Sequential(*_conv(in_channels, width, 1), *_conv(width, joints + 1, 1, relu=False))
+        if width < 1:
+            raise ValueError(f"width must be positive, got {width}")
+        layers: list[nn.Module] = []
+        channels = 3
+        for step in self.PLAN:
+            if step == "pool":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            scaled = max(1, step * width // 128)
+            layers += _conv(channels, scaled, 3)
+            channels = scaled
+        self.layers = nn.Sequential(*layers)
+        self.out_channels = channels
+
+    def forward(self, image):
+        return self.layers(image)
+
+
+class FirstStage(nn.Module):
+    """Stage 1 of ``cpm``: (B, C, h, w) features -> (B, joints + 1, h, w) beliefs (last: background).
+
+    CPM's: three 3x3 convolutions of ``width`` channels (CPM: 128), then 1x1 layers of
+    ``hidden`` (CPM: 512) and of joints + 1 channels.
+    """
+
+    def __init__(self, in_channels: int, joints: int, width: int = 128, hidden: int = 512) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(*_conv(in_channels, width, 3), *_conv(width, width, 3), *_conv(width, width, 3),
+                                    *_conv(width, hidden, 1), *_conv(hidden, joints + 1, 1, relu=False))
 
     def forward(self, features):
         return self.layers(features)

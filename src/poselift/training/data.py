@@ -9,7 +9,8 @@ leaves some joints unannotated). The person is the one found nearest the annotat
 finds nobody are left out and counted.
 
 Running BlazePose takes about 0.2 s a photo, so the examples are computed once and cached
-in an ``.npz`` file.
+in an ``.npz`` file. :class:`ExampleDataset` serves them to the training loop, mirrored
+left/right at random when asked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from ..datasets.lsp import LspSet
 from ..detectors.blazepose import HEATMAP_SIZE, LANDMARK_SIZE
@@ -27,7 +29,7 @@ from ..estimator import DIRECT_JOINTS
 from ..files import write_atomically
 from ..skeleton import BLAZEPOSE33, LSP14
 
-__all__ = ["PATCH_SIZE", "Examples", "build_examples", "load_examples", "save_examples"]
+__all__ = ["PATCH_SIZE", "Examples", "ExampleDataset", "build_examples", "load_examples", "save_examples"]
 
 PATCH_SIZE = 128
 """Side of the crop the learned stages see (the 256-pixel BlazePose crop, shrunk 2x)."""
@@ -35,6 +37,7 @@ PATCH_SIZE = 128
 _BLAZE = np.array([BLAZEPOSE33.index(n) for n in DIRECT_JOINTS])
 _LSP = np.array([LSP14.index(n) if n in LSP14 else -1 for n in DIRECT_JOINTS])
 _CELL = LANDMARK_SIZE / HEATMAP_SIZE
+_MIRROR = np.array([list(_BLAZE).index(BLAZEPOSE33.mirror_index[b]) for b in _BLAZE])
 
 
 @dataclass
@@ -68,6 +71,40 @@ class Examples:
     @staticmethod
     def concatenate(parts: list["Examples"]) -> "Examples":
         return Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in Examples.__dataclass_fields__))
+
+
+class ExampleDataset(torch.utils.data.Dataset):
+    """The examples as the training loop takes them, one dict per person.
+
+    Item ``i``: ``inputs`` = ((3, 128, 128) patch in [0, 1], (13, 64, 64) BlazePose maps),
+    ``labels`` (13, 2) cells, ``mask`` (13,) 0/1, ``pixels_per_cell`` and ``torso_cells``.
+    With ``flip``, an example is mirrored left/right with probability 1/2, drawn from
+    (seed, epoch, i) so that any number of workers or ranks sees the same examples: patch
+    and maps are reversed along x (a label x becomes 63 - x, the maps' own mirror line; the
+    patch's lies 3/8 cell away), and left and right joints trade places.
+    """
+
+    def __init__(self, examples: Examples, flip: bool = False, seed: int = 0) -> None:
+        self.examples, self.flip, self.seed, self.epoch = examples, flip, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, i: int) -> dict:
+        e = self.examples
+        patch, maps, labels, mask = e.patches[i], e.beliefs[i], e.labels[i].copy(), e.mask[i]
+        if self.flip and np.random.default_rng([self.seed, self.epoch, int(i)]).random() < 0.5:
+            patch, maps, mask = patch[:, ::-1], maps[_MIRROR, :, ::-1], mask[_MIRROR]
+            labels = labels[_MIRROR]
+            labels[:, 0] = np.where(mask, HEATMAP_SIZE - 1 - labels[:, 0], 0.0)
+        return {"inputs": (torch.as_tensor(np.ascontiguousarray(patch.transpose(2, 0, 1)) / np.float32(255.0)),
+                           torch.as_tensor(np.ascontiguousarray(maps, dtype=np.float32))),
+                "labels": torch.as_tensor(labels), "mask": torch.as_tensor(mask.astype(np.float32)),
+                "pixels_per_cell": torch.as_tensor(e.pixels_per_cell[i]),
+                "torso_cells": torch.as_tensor(e.torso_cells[i])}
 
 
 def build_examples(data: LspSet, blazepose, progress: bool = True) -> tuple[Examples, int]:

@@ -11,7 +11,7 @@ import numpy as np
 from ..datasets.lsp import load_lsp
 from .data import Examples, build_examples, load_examples, save_examples
 
-__all__ = ["HELD_OUT_FROM", "default_cache", "lsp_examples", "split_examples"]
+__all__ = ["HELD_OUT_FROM", "default_cache", "lsp_examples", "split_held_out"]
 
 HELD_OUT_FROM = 801
 """LSP training-half images im0801..im1000 are held out; im0001..im0800 and LSP-extended train."""
@@ -39,8 +39,10 @@ def lsp_examples(data_dir: Path, cache_dir: Path, blazepose_factory, progress: b
     return Examples.concatenate(parts)
 
 
-def split_examples(examples: Examples) -> tuple[Examples, Examples]:
-    """(training, held out): held out are LSP's im0801.jpg to im1000.jpg (see :data:`HELD_OUT_FROM`)."""
-    names = examples.source.astype(str)
+def split_held_out(data):
+    """(training, held out) of :class:`~poselift.training.data.Examples` or
+    :class:`~poselift.training.photos.LabelledPhotos`: held out are LSP's im0801.jpg to
+    im1000.jpg (see :data:`HELD_OUT_FROM`); LSP-extended's five-digit names always train."""
+    names = np.asarray(data.source).astype(str)
     held = np.array([n.startswith("im") and len(n) == 10 and int(n[2:6]) >= HELD_OUT_FROM for n in names])
-    return examples.subset(np.flatnonzero(~held)), examples.subset(np.flatnonzero(held))
+    return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
