@@ -92,6 +92,7 @@ def test_augmented_crops_keep_the_labels_on_the_person(photos, estimator):
 def test_a_tiny_cpm_network_trains_on_real_photos_saves_and_resumes(photos, small_prior, tmp_path):
     settings = TrainSettings.defaults("cpm", epochs=4, **TINY_CPM)
     assert settings.stages == 6 and settings.input_size == 368 and settings.kernel == 7
+    assert TrainSettings.defaults("cpm").flip and not TrainSettings.defaults("blazepose").flip
     crops = PhotoCrops(photos, settings.input_size)
     model, log = train(crops, small_prior.prior, settings, tmp_path, progress=False, joint_set=photos.joint_set,
                        held_out=crops)

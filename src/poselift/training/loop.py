@@ -137,7 +137,7 @@ def train(dataset: torch.utils.data.Dataset, prior, settings: TrainSettings, out
     if world > 1:
         trained = nn.parallel.DistributedDataParallel(model, device_ids=[place.index] if place.type == "cuda" else None)
     payload = {"settings": asdict(settings), "joint_set": joint_set.name if settings.config == "cpm" else None}
-    map_size = settings.input_size // 8 if settings.config == "cpm" else 64
+    map_size = model.network.map_size
     for epoch in range(len(log), settings.epochs):
         model.train()
         dataset.set_epoch(epoch)

@@ -20,7 +20,7 @@ OPTIMIZERS = ("sgd", "adam")
 
 _CPM_DEFAULTS = dict(
     stages=6, width=128, kernel=7, depth=5, residual=False, input_size=368, sigma=1.0, fusion_initial=0.5,
-    optimizer="sgd", fusion_lr_factor=1.0,
+    flip=True, optimizer="sgd", fusion_lr_factor=1.0,
     # CPM's SGD rate 8e-6 was for caffe's loss, half the squared error summed over all J + 1
     # maps; eq. 8 here is averaged over the maps, so the same step is 8e-6 * (14 + 1) / 2.
     learning_rate=6e-5, epochs=100,
