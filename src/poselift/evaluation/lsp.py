@@ -116,11 +116,13 @@ def _posture(truth: np.ndarray) -> np.ndarray:
 
 def format_lsp_table(result: dict) -> str:
     """PCK and pixel error per method, then PCK per joint, as text."""
-    lines = [f"LSP: {result['images']} images ({result['first_image']} to {result['last_image']}), a person found in {result['people_found']}; "
+    learned = result["settings"]["learned_stages"]
+    lines = [f"LSP: {result['images']} images ({result['first_image']} to {result['last_image']}), "
+             f"a person found in {result['people_found']}; "
              f"PCK@{result['pck_threshold']} and mean pixel error over {len(result['joints'])} limb joints; "
              f"refinement: {result['settings']['stages']} stage(s), w={result['settings']['fusion_weight']}"
              f"{', fast mode' if result['settings']['fast'] else ''}"
-             f"{', learned stages ' + result['settings']['learned_stages'] if result['settings']['learned_stages'] else ''}",
+             f"{', learned stages ' + learned if learned else ''}",
              f"{'method':<12}{'PCK@0.2':>9}{'error px':>10}"]
     for m in METHODS:
         lines.append(f"{m:<12}{100 * result['pck'][m]:>8.1f}%{result['pixel_error'][m]:>10.2f}")

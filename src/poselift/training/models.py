@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..detectors.blazepose import HEATMAP_SIZE
 from ..estimator import DIRECT_JOINTS
 from ..nn.network import LiftingNetwork
 from ..nn.stages import CpmFeatures, FirstStage, ImageFeatures
@@ -65,7 +66,7 @@ class BlazePoseStages(nn.Module):
         super().__init__()
         settings.check()
         self.features = ImageFeatures(width=settings.width, stride=2)
-        self.network = _network(settings, prior, DIRECT_JOINTS, settings.width, 64)
+        self.network = _network(settings, prior, DIRECT_JOINTS, settings.width, HEATMAP_SIZE)
 
     def forward(self, patches: torch.Tensor, beliefs: torch.Tensor) -> list[torch.Tensor]:
         first = torch.cat([beliefs, 1.0 - beliefs.amax(dim=1, keepdim=True)], dim=1)
