@@ -34,6 +34,18 @@ def test_a_tiny_cpm_run_writes_weights_log_and_held_out_figures(tiny_data, tmp_p
     assert "held-out LSP im0801-im1000 (2 people)" in capsys.readouterr().out
 
 
+def test_loader_processes_see_the_same_augmented_crops(tiny_data, tmp_path):
+    """Augmentation is drawn from (seed, epoch, example): 0 or 2 loader processes train the
+    same weights."""
+    import torch
+
+    for workers in ("0", "2"):
+        assert main(["train", "--config", "cpm", "--data", str(tiny_data), "--out", str(tmp_path / workers),
+                     "--epochs", "2", "--optimizer", "adam", "--workers", workers, *TINY]) == 0
+    first, second = (torch.load(tmp_path / w / "stages.pt", weights_only=False)["model"] for w in ("0", "2"))
+    assert all(torch.equal(first[name], second[name]) for name in first)
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--workers", "-1"], "--workers"),
     (["--device", "cuda"], "no GPU"),
