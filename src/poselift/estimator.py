@@ -159,10 +159,9 @@ class Estimator:
         self.stages, self.fusion_weight, self.sigma, self.height_mm = stages, fusion_weight, sigma, height_mm
         self.fast = fast
         self.lifter = Lifter(self.prior)
-        self.learned_path = None
-        if learned_stages:
-            self.learned_path = str(SHIPPED_STAGES_PATH if learned_stages is True else Path(learned_stages))
-        self.learned = _load_learned(self.learned_path, self.prior) if learned_stages else None
+        self.learned_path = str(SHIPPED_STAGES_PATH if learned_stages is True else learned_stages) \
+            if learned_stages else None
+        self.learned = _load_learned(self.learned_path, self.prior) if self.learned_path else None
         self.blazepose = BlazePose(threads=threads)
 
     def estimate(self, image: np.ndarray | str | Path, max_people: int | None = None) -> list[Person]:

@@ -99,7 +99,6 @@ class CpmNetwork(nn.Module):
 
 def build_model(settings: TrainSettings, prior, joint_set: JointSet | None = None) -> nn.Module:
     """The network of ``settings.config`` (``cpm`` needs the joint set of its labels)."""
-    settings.check()
     if settings.config == "blazepose":
         return BlazePoseStages(prior, settings)
     if joint_set is None:
