@@ -6,7 +6,7 @@ import torch
 
 from poselift.training import (ExampleDataset, LabelledPhotos, PhotoCrops, TrainSettings, evaluate_stages,
                                load_stages, lsp_photos, train)
-from poselift.training.photos import STRIDE, crop_transform
+from poselift.training.photos import STRIDE, crop_transform, person_box
 from poselift.training.split import split_held_out
 
 TINY_CPM = dict(width=8, batch_size=4, optimizer="adam", learning_rate=1e-3, flip=False)
@@ -33,19 +33,13 @@ def test_labels_in_cells_map_back_to_the_photo(photos):
     for i in range(len(photos)):
         item = crops[i]
         assert item["inputs"][0].shape == (3, 368, 368)
-        centre, side = _box(photos, i)
+        centre, side = person_box(photos.joints[i], photos.labelled[i])
         affine = crop_transform(centre, side, 368)
         labelled = item["mask"].numpy() > 0
         assert np.array_equal(labelled, photos.labelled[i])  # the box holds every labelled joint
         crop_pixels = item["labels"].numpy()[labelled] * STRIDE + (STRIDE - 1) / 2
         back = (crop_pixels - affine[:, 2]) @ np.linalg.inv(affine[:, :2]).T
         assert np.allclose(back, photos.joints[i][labelled], atol=1e-3)
-
-
-def _box(photos, i):
-    from poselift.training.photos import person_box
-
-    return person_box(photos.joints[i], photos.labelled[i])
 
 
 def test_a_mirrored_crop_is_the_crop_reversed_with_left_and_right_swapped(photos):

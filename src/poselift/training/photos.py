@@ -25,7 +25,8 @@ from ..datasets.lsp import load_lsp
 from ..images import read_image
 from ..skeleton import LSP14, JointSet
 
-__all__ = ["AUGMENTATION", "BOX_MARGIN", "STRIDE", "LabelledPhotos", "PhotoCrops", "crop_transform", "lsp_photos"]
+__all__ = ["AUGMENTATION", "BOX_MARGIN", "STRIDE", "LabelledPhotos", "PhotoCrops", "crop_transform", "lsp_photos",
+           "person_box"]
 
 BOX_MARGIN = 1.3
 """Crop side / larger side of the labelled joints' bounding box."""
