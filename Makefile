@@ -27,7 +27,7 @@ prior: $(STAMP)
 	$(BIN)/poselift train-prior --subjects S1 S5 S6 S7 S8 --components 3 --basis 16 \
 		--out src/poselift/models/h36m_prior.npz
 
-# Re-create the shipped learned stages from LSP (needs ../shared/data; ~25 min on 2 CPU cores).
+# Re-create the shipped learned stages from LSP (needs ../shared/data; ~20 min on one CPU core).
 stages: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/poselift train --config blazepose --lifting forward --flip --epochs 6 \
 		--out runs/stages
