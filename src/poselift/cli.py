@@ -180,7 +180,13 @@ def _train(args: argparse.Namespace) -> int:
           file=sys.stderr)
     _, log = train(train_set, prior, settings, out_dir, resume=args.resume, progress=not args.quiet,
                    joint_set=joint_set, held_out=held_set, device=args.device, workers=args.workers)
-    result = evaluate_stages(load_stages(out_dir / "stages.pt", prior), held_set, workers=args.workers)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 writes the files and the table
+    last = log[-1]
+    if "held_out_pixel_error" in last:  # the final weights, evaluated after the last epoch
+        result = {"examples": len(held_set), "pck": last["held_out_pck"], "pixel_error": last["held_out_pixel_error"]}
+    else:  # a checkpoint from before the log held pixel errors
+        result = evaluate_stages(load_stages(out_dir / "stages.pt", prior), held_set, workers=args.workers)
     result.update(settings=asdict(settings), held_out=f"LSP im{HELD_OUT_FROM:04d}-im1000", log=log)
     _write_json(out_dir / "evaluation.json", result)
     first = " (BlazePose)" if settings.config == "blazepose" else ""

@@ -101,7 +101,7 @@ def train(dataset: torch.utils.data.Dataset, prior, settings: TrainSettings, out
 
     Returns:
         The trained model and the log: per epoch, the mean loss of each learned stage, each
-        fusion weight and, with ``held_out``, its PCK@0.2 per stage.
+        fusion weight and, with ``held_out``, its PCK@0.2 and mean pixel error per stage.
 
     Raises:
         ValueError: bad settings or device, or ``resume`` with a checkpoint of other settings
@@ -161,7 +161,8 @@ def train(dataset: torch.utils.data.Dataset, prior, settings: TrainSettings, out
         entry = {"epoch": epoch + 1, "stage_loss": (totals[:-1] / totals[-1]).tolist(),
                  "fusion_weight": model.network.fusion_weights()}
         if held_out is not None and rank == 0:
-            entry["held_out_pck"] = evaluate_stages(model, held_out, device=device, workers=workers)["pck"]
+            figures = evaluate_stages(model, held_out, device=device, workers=workers)
+            entry.update(held_out_pck=figures["pck"], held_out_pixel_error=figures["pixel_error"])
         log.append(entry)
         if rank == 0:
             out_dir.mkdir(parents=True, exist_ok=True)

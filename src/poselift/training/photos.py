@@ -100,18 +100,19 @@ def person_box(joints: np.ndarray, labelled: np.ndarray) -> tuple[np.ndarray, fl
 
 
 def crop_transform(centre: np.ndarray, side: float, size: int, scale: float = 1.0, angle: float = 0.0,
-                   shift: np.ndarray = np.zeros(2), flip: bool = False) -> np.ndarray:
+                   shift: np.ndarray | None = None, flip: bool = False) -> np.ndarray:
     """(2, 3) affine map from photo pixels to crop pixels.
 
     The box (``centre``, ``side``) fills the ``size``-pixel crop, magnified by ``scale``,
-    turned by ``angle`` radians (counter-clockwise in the picture), moved by ``shift`` crop
-    pixels, and then mirrored about the crop's vertical mid-line if ``flip``.
+    turned by ``angle`` radians (counter-clockwise in the picture), moved by ``shift`` (2,) crop
+    pixels (default none), and then mirrored about the crop's vertical mid-line if ``flip``.
     """
     zoom = scale * size / side
     c, s = np.cos(angle), np.sin(angle)
     linear = zoom * np.array([[c, s], [-s, c]])  # y points down: this turns counter-clockwise
     middle = np.full(2, (size - 1) / 2)
-    affine = np.concatenate([linear, (middle + shift - linear @ centre)[:, None]], axis=1)
+    moved = middle if shift is None else middle + shift
+    affine = np.concatenate([linear, (moved - linear @ centre)[:, None]], axis=1)
     if flip:  # x -> size - 1 - x, after everything else
         affine[0] = -affine[0]
         affine[0, 2] += size - 1
