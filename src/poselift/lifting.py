@@ -17,10 +17,11 @@ happens on noisy detections. For a fixed rotation and component the problem is l
 ridge regression in ``z = (s, s a)`` (the paper's footnote 3); ``t`` is removed by
 (weighted) centring. 2D poses are first centred and scaled to unit spread.
 
-Speed: :mod:`poselift.lifting_solvers` stacks the solver matrices of every component and
-angle, so that frames sharing a weight pattern are searched by one matrix product; frames
-with weights of their own use a Gram expansion in the cosine and sine of the angle. The
-best angle is then refined on a finer grid around it (:data:`REFINE_STEPS` per coarse step).
+The best coarse angle is refined on a finer grid around it (:data:`REFINE_STEPS` per
+coarse step). Speed: frames sharing a weight pattern are searched with the tables of
+:mod:`poselift.lifting_solvers` (a low-rank form of every angle's cost ranks the candidates,
+the winners are solved exactly); frames with weights of their own use a Gram expansion in
+the cosine and sine of the angle.
 
 Every component is solved and the lowest cost of eq. 4 wins ("solve for each Gaussian
 independently and select the most probable solution"); solutions with ``s <= 0`` (a
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import WEAK_PERSPECTIVE, rotate_about_up
-from .lifting_solvers import Bank, solve_matrices
+from .lifting_solvers import Bank, SearchTables, search_tables, solve_matrices
 from .prior.model import PosePrior
 
 __all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
@@ -55,10 +56,11 @@ SCALE_PRIOR = 0.1
 MIN_VISIBLE_JOINTS = 5
 """Fewest joints with a non-zero weight that a pose may be lifted from."""
 
-_PATTERN_CACHE = 64  # weight patterns whose solver banks a Lifter keeps
+_PATTERN_CACHE = 16  # weight patterns whose search tables a Lifter keeps (about 6 MB each)
 _MANY_PATTERNS = 16  # more distinct weight patterns than this: solve each frame on its own
 _INDIVIDUAL_BLOCK = 16  # frames with weights of their own searched together
-_BANK_MIN_FRAMES = 8  # fewer frames than this with a new weight pattern: solve them on their own
+_TABLES_MIN_FRAMES = 64  # fewer frames with a new weight pattern: solve them on their own (tables for
+# 3 components x 800 grid angles take about 0.15 s to build, a frame solved on its own about 2 ms)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Lifted:
     Attributes:
         pose_3d: (..., L, 3) millimetres, relative to the root joint, in the prior's frame
             (y up, z towards the camera) turned by ``angle``: as the camera sees the body.
-        angle: (...) ground-plane rotation in radians.
+        angle: (...) ground-plane rotation in radians, in [-pi, pi).
         scale: (...) pixels per model unit (the ``s`` of eq. 4).
         translation: (..., 2) pixels added after projection.
         coefficients: (..., J) basis coefficients ``a`` of the chosen component.
@@ -92,8 +94,8 @@ class Lifted:
 class Lifter:
     """Lifts 2D poses with a fixed prior, angle grid and camera rotation (section 5.3).
 
-    Building one precomputes the solver matrices of the unweighted problem; weighted
-    problems build (and keep) matrices for each distinct weight pattern they meet.
+    Building one precomputes the search tables of the unweighted problem; weighted
+    problems build (and keep) tables for each distinct weight pattern they meet.
 
     Args:
         prior: the pose prior; its joint set is the one lifted.
@@ -132,8 +134,9 @@ class Lifter:
         self._num_joints = len(prior.joint_set)
         self._design_parts = self._parts_of_design()
         self._fine_offsets = (np.arange(-self.refine + 1, self.refine) / self.refine) * self.step
-        self._banks: OrderedDict[bytes, tuple[Bank, dict]] = OrderedDict()
-        self._bank_for(np.ones(self._num_joints))
+        self._grid = np.linspace(-np.pi, np.pi, angles * self.refine, endpoint=False)  # coarse and fine angles
+        self._tables: OrderedDict[bytes, SearchTables] = OrderedDict()
+        self._tables_for(np.ones(self._num_joints))
 
     # ---- solver matrices ------------------------------------------------------------
     def _design(self, angles: np.ndarray, components: np.ndarray) -> np.ndarray:
@@ -164,25 +167,23 @@ class Lifter:
         return np.stack(rows)
 
     def _build(self, weights: np.ndarray, angles: np.ndarray, components: np.ndarray) -> Bank:
-        """The bank of one weight pattern (L,) for (A,) angles of the given components."""
-        solver = solve_matrices(self._design(angles, components), weights,
-                                 self._precision[components][:, None], self.scale_prior)
-        rows = np.concatenate([solver.h_rows, solver.s_row[..., None, :]], axis=2).transpose(2, 0, 1, 3)
-        offset = np.concatenate([solver.h_offset, solver.s_offset[..., None]], axis=2).transpose(2, 0, 1)
-        return Bank(np.ascontiguousarray(rows), np.ascontiguousarray(offset), solver.constant, solver.back)
+        """Solver matrices of a weight pattern (L,) for (A,) angles of the given components, in
+        the form of the PyTorch lifting layer."""
+        return solve_matrices(self._design(angles, components), weights, self._precision[components][:, None],
+                              self.scale_prior)
 
-    def _bank_for(self, weights: np.ndarray) -> tuple[Bank, dict]:
-        """The coarse bank (all components, all coarse angles) of a weight pattern, and its
-        dict of fine banks keyed by (component, coarse angle index)."""
+    def _tables_for(self, weights: np.ndarray) -> SearchTables:
+        """The search tables of a weight pattern (L,), built on first use and kept."""
         key = weights.tobytes()
-        if key in self._banks:
-            self._banks.move_to_end(key)
-            return self._banks[key]
-        entry = (self._build(weights, self.angles, np.arange(self.prior.n_components)).with_search(), {})
-        self._banks[key] = entry
-        if len(self._banks) > _PATTERN_CACHE:
-            self._banks.popitem(last=False)
-        return entry
+        if key in self._tables:
+            self._tables.move_to_end(key)
+            return self._tables[key]
+        parts = self._design_parts.reshape(self._design_parts.shape[:2] + (-1, self._design_parts.shape[-1]))
+        tables = search_tables(parts, self._grid, self.refine, weights, self._precision, self.scale_prior)
+        self._tables[key] = tables
+        if len(self._tables) > _PATTERN_CACHE:
+            self._tables.popitem(last=False)
+        return tables
 
     # ---- lifting ----------------------------------------------------------------------
     def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
@@ -200,8 +201,12 @@ class Lifter:
         points, w, batch = self._check(points_2d, weights)
         n = len(points)
         total = w.sum(axis=1)
-        centre = np.einsum("nl,nlc->nc", w, np.where(w[..., None] > 0, points, 0.0)) / total[:, None]
-        centred = np.where(w[..., None] > 0, points - centre[:, None], 0.0)
+        hidden = w == 0
+        if hidden.any():
+            points = np.where(hidden[..., None], 0.0, points)  # they may hold NaN
+        centre = np.einsum("nl,nlc->nc", w, points) / total[:, None]
+        centred = points - centre[:, None]
+        centred[hidden] = 0.0
         spread = np.sqrt(np.einsum("nl,nlc->n", w, centred**2) / total)
         if np.any(~(spread > 1e-9 * (1 + np.abs(centre).max(axis=1)))):
             raise ValueError("cannot lift a pose whose weighted joints all lie at one point")
@@ -215,27 +220,31 @@ class Lifter:
         if weights is None:
             patterns, inverse = w[:1], np.zeros(n, dtype=np.int64)
         else:
-            patterns, inverse = np.unique(w, axis=0, return_inverse=True)
+            patterns, inverse = _weight_patterns(w)
         if len(patterns) > _MANY_PATTERNS:  # e.g. confidences: every frame its own weights
             self._solve_individually(w, y, norm, component, angle, cost, z)
         else:
             for p, pattern in enumerate(patterns):
                 frames = np.flatnonzero(inverse.ravel() == p)
-                if len(frames) < _BANK_MIN_FRAMES and pattern.tobytes() not in self._banks:
-                    # building a bank costs more than solving a few frames on their own
+                if len(frames) < _TABLES_MIN_FRAMES and pattern.tobytes() not in self._tables:
+                    # building tables costs more than solving a few frames on their own
                     self._solve_subset_individually(frames, w, y, norm, component, angle, cost, z)
                 else:
                     self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, z)
 
+        angle = (angle + np.pi) % (2 * np.pi) - np.pi  # fine angles past +-pi wrap round
         scale_unit = z[:, 0]
         coefficients = z[:, 1:] / scale_unit[:, None]
-        shape = self.prior.means[component] + np.einsum("nj,njlc->nlc", coefficients, self.prior.bases[component])
+        shape = self.prior.means[component]
+        for k in np.unique(component):
+            chosen = component == k
+            shape[chosen] += np.tensordot(coefficients[chosen], self.prior.bases[k], axes=1)
         rotated = rotate_about_up(shape, angle)
         scale = scale_unit * spread
         projected = scale[:, None, None] * (rotated @ self.projection.T)
         translation = centre - np.einsum("nl,nlc->nc", w, projected) / total[:, None]
         projected += translation[:, None]
-        residual = np.einsum("nl,nl->n", w, np.sum((np.nan_to_num(points) - projected) ** 2, axis=-1))
+        residual = np.einsum("nl,nlc->n", w, (points - projected) ** 2)
         return Lifted(
             pose_3d=self.prior.to_millimetres(rotated, height_mm).reshape(batch + rotated.shape[1:]),
             angle=angle.reshape(batch),
@@ -283,28 +292,9 @@ class Lifter:
         return lifted
 
     def _solve_pattern(self, pattern, y, norm, frames, component, angle, cost, z) -> None:
-        """Search frames sharing one weight pattern with its cached solver banks."""
-        coarse, fine_banks = self._bank_for(pattern)
-        flat = coarse.best(y, norm)
-        if np.any(flat < 0):
-            raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-        best_k, best_a = np.unravel_index(flat, coarse.constant.shape)
-        order = np.argsort(flat, kind="stable")
-        bounds = np.flatnonzero(np.diff(flat[order])) + 1
-        for members in np.split(order, bounds):
-            k, a = int(best_k[members[0]]), int(best_a[members[0]])
-            if (k, a) not in fine_banks:
-                angles = self.angles[a] + self._fine_offsets
-                fine_banks[(k, a)] = (angles, self._build(pattern, angles, np.array([k])))
-            angles, bank = fine_banks[(k, a)]
-            fine_cost, fine_h = bank.outputs(y[members], norm[members])  # (1, F, m), (J+1, 1, F, m)
-            pick = np.argmin(fine_cost[0], axis=0)
-            rows = np.arange(len(members))
-            idx = frames[members]
-            component[idx] = k
-            angle[idx] = angles[pick]
-            cost[idx] = fine_cost[0, pick, rows]
-            z[idx] = np.einsum("nji,in->nj", bank.back[0][pick], fine_h[:, 0, pick, rows])
+        """Search frames sharing one weight pattern with its search tables."""
+        k, index, cost[frames], z[frames] = self._tables_for(pattern).search(y, norm)
+        component[frames], angle[frames] = k, self._grid[index]
 
     def _solve_subset_individually(self, frames, w, y, norm, component, angle, cost, z) -> None:
         """:meth:`_solve_individually` on the rows ``frames``, written back into those rows."""
@@ -398,6 +388,18 @@ class Lifter:
             raise ValueError(f"a pose has {visible.min()} joints with non-zero weight; "
                              f"at least {MIN_VISIBLE_JOINTS} are needed")
         return points, w, batch
+
+
+def _weight_patterns(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of (n, L) weights and each row's index among them, as
+    ``np.unique(weights, axis=0, return_inverse=True)`` but sorting one number a row (a
+    random projection; rows that share it are checked equal, else the slow way is taken)."""
+    keys = weights @ np.random.default_rng(0).uniform(1.0, 2.0, weights.shape[1])
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    patterns = weights[first]
+    if not np.array_equal(patterns[inverse], weights):
+        return np.unique(weights, axis=0, return_inverse=True)
+    return patterns, inverse
 
 
 _LAST_LIFTER: list = []

@@ -62,7 +62,7 @@ def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray 
                    scale_prior: float = SCALE_PRIOR) -> dict:
     """Lift (N, L, 2) pixel joints frame by frame; returns a dict of arrays.
 
-    Keys: ``pose_3d`` (N, L, 3) mm, ``angle``, ``scale``, ``component``, ``cost`` (N,),
+    Keys: ``pose_3d`` (N, L, 3) mm, ``angle`` (in [-pi, pi)), ``scale``, ``component``, ``cost`` (N,),
     ``coefficients`` (N, J), ``translation`` (N, 2).
     """
     points_2d = np.asarray(points_2d, dtype=np.float64)
@@ -80,6 +80,8 @@ def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray 
                 cost, s, a, t = _solve(points, w, prior, k, theta, projection, regularization, scale_prior)
                 if s > 0 and (best is None or cost < best[0]):
                     best = (cost, s, a, t, k, theta)
+        if best is None:
+            raise ValueError("no rotation gives a positive scale for some pose")
         k, coarse = best[4], best[5]
         for theta in coarse + fine:
             cost, s, a, t = _solve(points, w, prior, k, theta, projection, regularization, scale_prior)
@@ -90,6 +92,7 @@ def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray 
                               (cost, s, a, t, k, theta)):
             out[key].append(value)
     result = {key: np.asarray(value) for key, value in out.items()}
+    result["angle"] = (result["angle"] + np.pi) % (2 * np.pi) - np.pi  # fine angles past +-pi wrap round
     shapes = prior.means[result["component"]] + np.einsum("nj,njlc->nlc", result["coefficients"],
                                                           prior.bases[result["component"]])
     result["pose_3d"] = prior.to_millimetres(rotate_about_up(shapes, result["angle"]))

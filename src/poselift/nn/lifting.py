@@ -72,7 +72,7 @@ class LiftingLayer(nn.Module):
         pattern = np.ones(num_joints) if weights is None else np.asarray(weights, dtype=np.float64)
         if pattern.shape != (num_joints,) or np.any(pattern < 0) or np.count_nonzero(pattern) < 5:
             raise ValueError(f"weights must be ({num_joints},), non-negative, with at least 5 non-zero")
-        coarse, _ = lifter._bank_for(pattern)  # built already when the pattern is all ones
+        coarse = lifter._build(pattern, lifter.angles, np.arange(prior.n_components))
         fine_angles = lifter.angles[:, None] + lifter._fine_offsets[None, :]  # (A, F)
         fine = lifter._build(pattern, fine_angles.ravel(), np.arange(prior.n_components))
         k, a, f = prior.n_components, len(lifter.angles), fine_angles.shape[1]
@@ -137,7 +137,7 @@ class LiftingLayer(nn.Module):
         scale_unit = z[:, 0]
         coefficients = z[:, 1:] / scale_unit[:, None]
         shape = self.means[best_k] + torch.einsum("bj,bjlc->blc", coefficients, self.bases[best_k])
-        angle = self.fine_angles[best_a, pick]
+        angle = torch.remainder(self.fine_angles[best_a, pick] + np.pi, 2 * np.pi) - np.pi  # in [-pi, pi)
         c, s = torch.cos(angle)[:, None], torch.sin(angle)[:, None]
         rotated = torch.stack([c * shape[..., 0] + s * shape[..., 2], shape[..., 1],
                                c * shape[..., 2] - s * shape[..., 0]], dim=-1)
