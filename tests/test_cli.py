@@ -85,6 +85,32 @@ def test_lift_h36m_npy_writes_versioned_json(h36m_2d, tmp_path, capsys):
     assert "lifted 8 pose(s)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("focal", [None, "1000"])
+def test_a_long_file_is_lifted_in_blocks_with_progress_and_the_same_answer(h36m_2d, tmp_path, capsys, monkeypatch,
+                                                                          focal):
+    import json
+
+    from poselift import cli
+
+    points = np.concatenate([h36m_2d + shift for shift in np.linspace(0, 40, 5)])  # 40 frames
+    confidences = np.random.default_rng(0).uniform(0.3, 1.0, points.shape[:2] + (1,))
+    source = tmp_path / "poses.npy"
+    np.save(source, np.concatenate([points, confidences], axis=-1))
+    camera = [] if focal is None else ["--focal-px", focal, "--principal-px", "500", "500"]
+    whole, blocks = tmp_path / "whole.json", tmp_path / "blocks.json"
+    assert main(["lift", str(source), "--format", "h36m", *camera, "--out", str(whole)]) == 0
+    assert "lift:" not in capsys.readouterr().err  # one block: no bar
+    monkeypatch.setattr(cli, "LIFT_BLOCK", 7)
+    assert main(["lift", str(source), "--format", "h36m", *camera, "--out", str(blocks)]) == 0
+    assert "40/40" in capsys.readouterr().err
+    one, many = (json.loads(path.read_text())["poses"] for path in (whole, blocks))
+    np.testing.assert_allclose([pose.pop("residual_px2") for pose in one], [pose.pop("residual_px2") for pose in many],
+                               rtol=1e-9)  # the last bits of an unrounded float depend on the batch
+    assert one == many
+    assert main(["lift", str(source), "--format", "h36m", *camera, "--quiet", "--out", str(blocks)]) == 0
+    assert "lift:" not in capsys.readouterr().err
+
+
 def test_lift_with_a_known_camera_corrects_perspective(data_dir, h36m_2d, tmp_path):
     import json
 

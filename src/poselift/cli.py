@@ -51,6 +51,25 @@ def _load_prior(path: str | None):
 
 # ---- lift ----------------------------------------------------------------------------
 LIFT_SCHEMA_VERSION = 1
+LIFT_BLOCK = 2048  # frames lifted at a time, so that long files show progress
+
+
+def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: bool):
+    """``lift(points, weights)`` over blocks of :data:`LIFT_BLOCK` frames, with a progress
+    bar (frames per second) on stderr when there is more than one block."""
+    from dataclasses import fields
+
+    from tqdm import tqdm
+
+    from .lifting import Lifted
+
+    blocks = []
+    with tqdm(total=len(points), desc="lift", unit="frame", file=sys.stderr,
+              disable=not progress or len(points) <= LIFT_BLOCK) as bar:
+        for start in range(0, len(points), LIFT_BLOCK):
+            blocks.append(lift(points[start:start + LIFT_BLOCK], weights[start:start + LIFT_BLOCK]))
+            bar.update(len(blocks[-1].angle))
+    return Lifted(*(np.concatenate([getattr(block, field.name) for block in blocks]) for field in fields(Lifted)))
 
 
 def _lift(args: argparse.Namespace) -> int:
@@ -67,12 +86,15 @@ def _lift(args: argparse.Namespace) -> int:
         weights[:, prior.joint_set.index(name)] *= args.approximate_weight
     lifter = Lifter(prior, angles=args.angles)
     if args.focal_px is None:
-        lifted = lifter.lift(conversion.points, weights, args.height_mm)
+        def lift(points, w):
+            return lifter.lift(points, w, args.height_mm)
     else:
         if args.principal_px is None:
             raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
-        lifted = lifter.lift_perspective(conversion.points, args.focal_px, args.principal_px, weights,
-                                         height_mm=args.height_mm)
+
+        def lift(points, w):
+            return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
+    lifted = _lift_in_blocks(lift, conversion.points, weights, progress=not args.quiet)
     poses = []
     for i, label in enumerate(keypoints.labels):
         poses.append({
@@ -309,6 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     lift.add_argument("--focal-px", type=float, help="focal length in pixels: correct for perspective")
     lift.add_argument("--principal-px", type=float, nargs=2, metavar=("X", "Y"), help="principal point in pixels")
     lift.add_argument("--out", required=True, help="the JSON to write")
+    lift.add_argument("--quiet", action="store_true", help="no progress bar")
     lift.set_defaults(run=_lift)
 
     estimate = commands.add_parser("estimate", help="2D and 3D pose of everyone in photos (paper section 5)")
