@@ -223,16 +223,16 @@ class SearchTables:
         frames that share the coarse winner ``winner``, all solved exactly."""
         k, g = np.divmod(winner, self.grid)
         fine = self._fine_angles(g)
-        parts = v[members, :, k].transpose(1, 0, 2).reshape(3, -1)  # (3, m (J+1))
+        parts = v[members, :, k].transpose(1, 2, 0).reshape(3, -1)  # (3, (J+1) m)
         terms = np.concatenate([np.ones((len(fine), 1)), self.cos_sin[fine]], axis=1)  # (F, 3): 1, cos, sin
-        vector = (terms @ parts).reshape(len(fine), len(members), -1)  # (F, m, J+1)
-        vector[..., 0] += self.shift[k, fine, None]
-        solutions = vector @ self.gram_inverse[k, fine]  # (F, m, J+1); G^-1 is symmetric
-        costs = norm[members] + self.constant[k, fine, None] - (vector * solutions).sum(axis=-1)
-        costs[~(solutions[..., 0] > 0)] = np.inf
+        vector = (terms @ parts).reshape(len(fine), -1, len(members))  # (F, J+1, m)
+        vector[:, 0] += self.shift[k, fine, None]
+        solutions = self.gram_inverse[k, fine] @ vector  # (F, J+1, m)
+        costs = norm[members] + self.constant[k, fine, None] - (vector * solutions).sum(axis=1)  # (F, m)
+        costs[~(solutions[:, 0] > 0)] = np.inf
         pick = np.argmin(costs, axis=0)
         rows = np.arange(len(members))
-        return k * self.grid + fine[pick], costs[pick, rows], solutions[pick, rows]
+        return k * self.grid + fine[pick], costs[pick, rows], solutions[pick, :, rows]
 
     def _projections(self, y: np.ndarray) -> np.ndarray:
         """(K, r, m) projections of the products of ``(u, 1)`` for (m, 2L) poses."""
