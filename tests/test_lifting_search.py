@@ -80,7 +80,7 @@ def test_where_the_best_fit_is_upside_down_every_candidate_is_solved_exactly(sma
 
 
 def test_a_wider_tie_margin_changes_nothing(small_prior, s1_poses, monkeypatch):
-    """With a margin covering every candidate, the coarse search is float64 throughout."""
+    """With a margin covering every candidate, every ranked candidate is solved in float64."""
     points = views(s1_poses, 200, seed=3)
     lifter = Lifter(small_prior.prior, angles=40)
     usual = lifter.lift(points)
