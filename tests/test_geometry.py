@@ -6,7 +6,7 @@ from hypothesis.extra.numpy import arrays
 
 from poselift.geometry import (PRIOR_FROM_WORLD, PinholeCamera, limb_size, mirror, normalise_size,
                                procrustes_align, prior_to_world, rotate_about_up, rotation_about_up,
-                               weak_perspective, world_to_prior)
+                               weak_perspective, world_to_prior, wrap_angle)
 from poselift.skeleton import H36M17
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)
@@ -28,6 +28,14 @@ def test_rotation_about_up_keeps_heights_and_distances(pose, theta):
 def test_rotations_about_up_compose(a, b):
     np.testing.assert_allclose(rotation_about_up(a) @ rotation_about_up(b), rotation_about_up(a + b), atol=1e-12)
     assert np.isclose(np.linalg.det(rotation_about_up(a)), 1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-100, 100, allow_nan=False))
+def test_wrap_angle_lands_in_minus_pi_to_pi_and_keeps_the_rotation(theta):
+    wrapped = wrap_angle(theta)
+    assert -np.pi <= wrapped < np.pi
+    np.testing.assert_allclose(rotation_about_up(wrapped), rotation_about_up(theta), atol=1e-12)
 
 
 def test_world_to_prior_puts_z_up_on_y():

@@ -28,6 +28,7 @@ __all__ = [
     "prior_to_world",
     "rotation_about_up",
     "rotate_about_up",
+    "wrap_angle",
     "WEAK_PERSPECTIVE",
     "weak_perspective",
     "PinholeCamera",
@@ -79,6 +80,11 @@ def rotate_about_up(points: np.ndarray, theta: np.ndarray | float) -> np.ndarray
     x, y, z = points[..., 0], points[..., 1], points[..., 2]
     new_x = c * x + s * z
     return np.stack([new_x, np.broadcast_to(y, new_x.shape), c * z - s * x], axis=-1)
+
+
+def wrap_angle(theta: np.ndarray | float) -> np.ndarray:
+    """Angles in radians, turned by whole turns into [-pi, pi)."""
+    return (np.asarray(theta, dtype=np.float64) + np.pi) % (2 * np.pi) - np.pi
 
 
 def weak_perspective(points: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:

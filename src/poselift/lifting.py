@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import WEAK_PERSPECTIVE, rotate_about_up
+from .geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
 from .lifting_solvers import Bank, SearchTables, search_tables, solve_matrices
 from .prior.model import PosePrior
 
@@ -232,7 +232,7 @@ class Lifter:
                 else:
                     self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, z)
 
-        angle = (angle + np.pi) % (2 * np.pi) - np.pi  # fine angles past +-pi wrap round
+        angle = wrap_angle(angle)  # fine angles past +-pi
         scale_unit = z[:, 0]
         coefficients = z[:, 1:] / scale_unit[:, None]
         shape = self.prior.means[component]

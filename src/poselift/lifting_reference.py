@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import WEAK_PERSPECTIVE, rotate_about_up
+from .geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
 from .lifting import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR
 from .prior.model import PosePrior
 
@@ -92,7 +92,7 @@ def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray 
                               (cost, s, a, t, k, theta)):
             out[key].append(value)
     result = {key: np.asarray(value) for key, value in out.items()}
-    result["angle"] = (result["angle"] + np.pi) % (2 * np.pi) - np.pi  # fine angles past +-pi wrap round
+    result["angle"] = wrap_angle(result["angle"])  # fine angles past +-pi
     shapes = prior.means[result["component"]] + np.einsum("nj,njlc->nlc", result["coefficients"],
                                                           prior.bases[result["component"]])
     result["pose_3d"] = prior.to_millimetres(rotate_about_up(shapes, result["angle"]))

@@ -126,7 +126,7 @@ class SearchTables:
     Exact (float64):
         parts: (2L, 3K(J+1)) ``W A_i`` for i = 0, 1, 2 (``v_i = A_i^T W y``), columns
             ordered (i, k, j).
-        cos_sin: (G, 2) of the grid's angles.
+        terms: (G, 3) ``(1, cos, sin)`` of the grid's angles: ``v = sum_i terms_i v_i + P z_0``.
         gram_inverse: (K, G, J+1, J+1); scale_rows: (K, G, J+1) its first rows (``s = row . v``).
         shift, constant: (K, G) (see :class:`RidgeSystems`).
     Approximate (float32; see the module text):
@@ -141,7 +141,7 @@ class SearchTables:
     grid: int
     coarse_step: int
     parts: np.ndarray
-    cos_sin: np.ndarray
+    terms: np.ndarray
     gram_inverse: np.ndarray
     scale_rows: np.ndarray
     shift: np.ndarray
@@ -224,8 +224,7 @@ class SearchTables:
         k, g = np.divmod(winner, self.grid)
         fine = self._fine_angles(g)
         parts = v[members, :, k].transpose(1, 2, 0).reshape(3, -1)  # (3, (J+1) m)
-        terms = np.concatenate([np.ones((len(fine), 1)), self.cos_sin[fine]], axis=1)  # (F, 3): 1, cos, sin
-        vector = (terms @ parts).reshape(len(fine), -1, len(members))  # (F, J+1, m)
+        vector = (self.terms[fine] @ parts).reshape(len(fine), -1, len(members))  # (F, J+1, m)
         vector[:, 0] += self.shift[k, fine, None]
         solutions = self.gram_inverse[k, fine] @ vector  # (F, J+1, m)
         costs = norm[members] + self.constant[k, fine, None] - (vector * solutions).sum(axis=1)  # (F, m)
@@ -284,7 +283,7 @@ class SearchTables:
     def _combined(self, frames, k, g, v) -> np.ndarray:
         """(m, J+1) ``v = A(theta)^T W y + P z_0`` of frames at components k and grid angles g."""
         parts = v[frames, :, k]  # (m, 3, J+1)
-        vector = parts[:, 0] + self.cos_sin[g, :1] * parts[:, 1] + self.cos_sin[g, 1:] * parts[:, 2]
+        vector = np.einsum("mi,mij->mj", self.terms[g], parts)
         vector[:, 0] += self.shift[k, g]
         return vector
 
@@ -311,9 +310,8 @@ def search_tables(design_parts: np.ndarray, angles: np.ndarray, coarse_step: int
         precision: (K, J+1) coefficient precisions (the first is replaced by the scale prior's).
         scale_prior: weight of the scale prior.
     """
-    cos_sin = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    design = (design_parts[0][:, None] + cos_sin[:, 0, None, None] * design_parts[1][:, None]
-              + cos_sin[:, 1, None, None] * design_parts[2][:, None])  # (K, G, 2L, J+1)
+    terms = np.stack([np.ones_like(angles), np.cos(angles), np.sin(angles)], axis=1)  # (G, 3)
+    design = np.einsum("gi,ikxj->kgxj", terms, design_parts)  # (K, G, 2L, J+1)
     systems = ridge_systems(design, weights, precision[:, None], scale_prior)
     gram_inverse = np.linalg.inv(systems.gram)
     gram_inverse = (gram_inverse + np.swapaxes(gram_inverse, -1, -2)) / 2
@@ -322,7 +320,7 @@ def search_tables(design_parts: np.ndarray, angles: np.ndarray, coarse_step: int
     parts = np.swapaxes(design_parts, -1, -2) * np.repeat(weights, 2)  # (3, K, J+1, 2L): A_i^T W
     return SearchTables(
         grid=len(angles), coarse_step=coarse_step, parts=np.ascontiguousarray(parts.reshape(-1, parts.shape[-1]).T),
-        cos_sin=cos_sin, gram_inverse=gram_inverse, scale_rows=np.ascontiguousarray(gram_inverse[..., 0, :]),
+        terms=terms, gram_inverse=gram_inverse, scale_rows=np.ascontiguousarray(gram_inverse[..., 0, :]),
         shift=systems.shift, constant=systems.constant, basis=basis,
         factors=factors.astype(np.float32), loadings=loadings.astype(np.float32),
         coarse_loadings=np.ascontiguousarray(loadings[:, ::coarse_step].transpose(0, 2, 1)).astype(np.float32),
