@@ -6,7 +6,7 @@ Inputs: Human3.6M S9 poses (every 10th frame) projected by the four cameras (gro
 * binary visibility weights drawn from a few occlusion patterns (8 patterns: a hidden arm,
   leg or head, as from an occlusion-aware detector);
 * continuous weights (every frame its own weights, e.g. detector confidences).
-The reference (``poselift.lifting_reference``: one least-squares solve per frame,
+The reference (``poselift.lifting.reference``: one least-squares solve per frame,
 component and angle) runs on a small subset of the same frames; both must agree to 1e-6 mm.
 Refinement is on (8 fine angles per step) in both. Prints a table, writes
 ``benchmarks/results/lifting_speed.json``.
@@ -26,7 +26,7 @@ import numpy as np
 
 from poselift.datasets import h36m
 from poselift.lifting import Lifter
-from poselift.lifting_reference import lift_reference
+from poselift.lifting.reference import lift_reference
 from poselift.prior.fit import fit_prior
 from poselift.prior.model import PosePrior
 from poselift.skeleton import H36M17

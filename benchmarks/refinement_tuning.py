@@ -1,7 +1,7 @@
-"""Choose the refinement's fusion weight w, stages T and sigma on LSP-extended (not on LSP).
+"""Choose the refinement's fusion weight w, rounds T and sigma on LSP-extended (not on LSP).
 
 BlazePose runs once per image; each setting then re-runs only the lift-project-fuse
-stages (poselift.estimator.Estimator.refine). Metric: PCK@0.2 (0.2 x |right shoulder -
+rounds (poselift.estimator.Estimator.refine). Metric: PCK@0.2 (0.2 x |right shoulder -
 left hip|) and mean pixel error over the 12 limb joints that are annotated (lspet marks
 missing joints (0, 0, 0)), person = the one found nearest the annotation.
 
@@ -23,12 +23,13 @@ from tqdm import tqdm
 
 from poselift.datasets.lsp import load_lsp
 from poselift.estimator import Estimator
+from poselift.evaluation.metrics import pck_hits, torso_size
 from poselift.images import read_image
 from poselift.skeleton import BLAZEPOSE33, H36M17, LSP14, convert
 
 LIMBS = np.array([LSP14.index(n) for n in LSP14.joints if n not in ("upper_neck", "head_top")])
 WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-STAGES = (1, 2, 3)
+ROUNDS = (1, 2, 3)
 SIGMAS = (1.0, 1.5, 2.5)
 
 
@@ -39,7 +40,7 @@ def main() -> None:
     lspet = load_lsp(convention="lspet")
     images = lspet.images[: args.limit]
     truth, annotated = lspet.joints[: len(images)], lspet.labelled[: len(images)]
-    torso = np.linalg.norm(truth[:, LSP14.index("right_shoulder")] - truth[:, LSP14.index("left_hip")], axis=1)
+    torso = torso_size(truth, LSP14)
     estimator = Estimator()
     start = time.perf_counter()
     found = []
@@ -57,24 +58,24 @@ def main() -> None:
     def score(predictions: np.ndarray) -> tuple[float, float]:
         error = np.linalg.norm(predictions - truth, axis=-1)[:, LIMBS]
         mask = annotated[:, LIMBS]
-        hit = np.nan_to_num(error <= 0.2 * torso[:, None]) * mask
+        hit = pck_hits(error, torso) * mask
         return float(hit.sum() / mask.sum()), float(np.nanmean(np.where(mask, error, np.nan)))
 
     rows = []
-    settings = [(0, 1.0, 1.5)] + list(itertools.product(STAGES, WEIGHTS[:-1], SIGMAS))
-    for stages, weight, sigma in tqdm(settings, desc="settings", mininterval=10):
-        estimator.stages, estimator.fusion_weight, estimator.sigma = stages, weight, sigma
+    settings = [(0, 1.0, 1.5)] + list(itertools.product(ROUNDS, WEIGHTS[:-1], SIGMAS))
+    for rounds, weight, sigma in tqdm(settings, desc="settings", mininterval=10):
+        estimator.rounds, estimator.fusion_weight, estimator.sigma = rounds, weight, sigma
         predictions = np.full(truth.shape, np.nan)
         for i, person in enumerate(found):
             if person is not None:
                 predictions[i] = convert(estimator.refine(person).joints_2d, H36M17, LSP14).points
         pck, pixels = score(predictions)
-        rows.append({"stages": stages, "fusion_weight": weight, "sigma_cells": sigma, "pck": pck, "pixel_error": pixels})
+        rows.append({"rounds": rounds, "fusion_weight": weight, "sigma_cells": sigma, "pck": pck, "pixel_error": pixels})
     print(f"LSP-extended, {len(images)} images, person found in {sum(f is not None for f in found)}; "
           f"BlazePose {blazepose_seconds:.0f} s")
-    print(f"{'stages':>7}{'w':>6}{'sigma':>7}{'PCK@0.2':>9}{'px':>8}")
+    print(f"{'rounds':>7}{'w':>6}{'sigma':>7}{'PCK@0.2':>9}{'px':>8}")
     for r in sorted(rows, key=lambda r: -r["pck"]):
-        print(f"{r['stages']:>7}{r['fusion_weight']:>6.1f}{r['sigma_cells']:>7.1f}{100 * r['pck']:>8.1f}%{r['pixel_error']:>8.2f}")
+        print(f"{r['rounds']:>7}{r['fusion_weight']:>6.1f}{r['sigma_cells']:>7.1f}{100 * r['pck']:>8.1f}%{r['pixel_error']:>8.2f}")
     out = Path(__file__).parent / "results" / "refinement_tuning.json"
     out.write_text(json.dumps({"images": len(images), "rows": rows}, indent=1))
     print(f"wrote {out}")

@@ -50,7 +50,7 @@ def photos(data_dir):
 
 @pytest.fixture(scope="session")
 def estimator():
-    """The photo-to-3D estimator with BlazePose; skips (fails under CI) without mediapipe's model files."""
+    """The photo-to-3D estimator with BlazePose; skips (fails under CI) if its model files are missing or damaged."""
     from poselift.detectors import ModelError
     from poselift.estimator import Estimator
 

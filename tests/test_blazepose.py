@@ -1,4 +1,6 @@
-"""BlazePose run from the mediapipe wheel's .tflite files: anchors, crops, detection on real photos."""
+"""BlazePose run from the .tflite files shipped with poselift: model files, anchors, crops, detection on real photos."""
+
+import shutil
 
 import numpy as np
 import pytest
@@ -40,9 +42,53 @@ def test_region_turns_the_body_upright(top, rotation_deg):
     assert np.allclose(top_in_crop, [128.0, 128.0 - 100 * 256 / crop.side])
 
 
-def test_missing_mediapipe_is_a_clear_model_error(monkeypatch):
-    monkeypatch.setattr(blazepose.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModelError, match="pip install --no-deps mediapipe==0.10.14"):
+MODEL_FILES = [blazepose.DETECTOR_FILE, blazepose.LANDMARK_FILE]
+
+
+@pytest.fixture
+def model_copy(tmp_path, monkeypatch):
+    """A copy of the shipped model folder that model_paths() reads instead."""
+    folder = tmp_path / "blazepose"
+    folder.mkdir()
+    for name in MODEL_FILES:
+        shutil.copyfile(blazepose.MODEL_DIR / name, folder / name)
+    monkeypatch.setattr(blazepose, "MODEL_DIR", folder)
+    return folder
+
+
+def test_the_shipped_model_files_pass_their_checksums_once_per_process():
+    detector, landmark = model_paths()
+    assert (detector.name, landmark.name) == ("pose_detection.tflite", "pose_landmark_full.tflite")
+    assert detector.parent == landmark.parent == blazepose.MODEL_DIR
+    hits = blazepose._verify.cache_info().hits
+    assert model_paths() == (detector, landmark)
+    assert blazepose._verify.cache_info().hits == hits + 2  # not hashed again
+
+
+@pytest.mark.parametrize("name", MODEL_FILES)
+def test_a_damaged_model_file_is_a_checksum_model_error(model_copy, name):
+    damaged = model_copy / name
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte, same size
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum") as error:
+        model_paths()
+    assert str(damaged) in str(error.value) and "reinstall poselift" in str(error.value)
+
+
+@pytest.mark.parametrize("name", MODEL_FILES)
+def test_a_missing_model_file_is_a_model_error(model_copy, name):
+    (model_copy / name).unlink()
+    with pytest.raises(ModelError, match="missing") as error:
+        model_paths()
+    assert str(model_copy / name) in str(error.value)
+
+
+def test_a_model_file_replaced_after_its_check_is_checked_again(model_copy):
+    assert model_paths()[0].parent == model_copy
+    with open(model_copy / blazepose.LANDMARK_FILE, "ab") as file:
+        file.write(b"\0")
+    with pytest.raises(ModelError, match="checksum"):
         model_paths()
 
 

@@ -78,7 +78,7 @@ def test_lift_h36m_npy_writes_versioned_json(h36m_2d, tmp_path, capsys):
     out = tmp_path / "lifted.json"
     assert main(["lift", str(source), "--format", "h36m", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["format"] == "poselift-lift" and result["version"] == 1
+    assert result["format"] == "poselift.lift" and result["version"] == 2
     assert len(result["poses"]) == 8 and result["joint_names"][0] == "pelvis"
     pose = np.array(result["poses"][0]["joints_3d_mm"])
     assert pose.shape == (17, 3) and np.allclose(pose[0], 0)
@@ -90,7 +90,7 @@ def test_a_long_file_is_lifted_in_blocks_with_progress_and_the_same_answer(h36m_
                                                                           focal):
     import json
 
-    from poselift import cli
+    from poselift.cli import lift as lift_command
 
     points = np.concatenate([h36m_2d + shift for shift in np.linspace(0, 40, 5)])  # 40 frames
     confidences = np.random.default_rng(0).uniform(0.3, 1.0, points.shape[:2] + (1,))
@@ -100,12 +100,12 @@ def test_a_long_file_is_lifted_in_blocks_with_progress_and_the_same_answer(h36m_
     whole, blocks = tmp_path / "whole.json", tmp_path / "blocks.json"
     assert main(["lift", str(source), "--format", "h36m", *camera, "--out", str(whole)]) == 0
     assert "lift:" not in capsys.readouterr().err  # one block: no bar
-    monkeypatch.setattr(cli, "LIFT_BLOCK", 7)
+    monkeypatch.setattr(lift_command, "LIFT_BLOCK", 7)
     assert main(["lift", str(source), "--format", "h36m", *camera, "--out", str(blocks)]) == 0
     assert "40/40" in capsys.readouterr().err
     one, many = (json.loads(path.read_text())["poses"] for path in (whole, blocks))
     np.testing.assert_allclose([pose.pop("residual_px2") for pose in one], [pose.pop("residual_px2") for pose in many],
-                               rtol=1e-9)  # the last bits of an unrounded float depend on the batch
+                               atol=0.01)  # its last bits depend on the batch: rounding may fall either way
     assert one == many
     assert main(["lift", str(source), "--format", "h36m", *camera, "--quiet", "--out", str(blocks)]) == 0
     assert "lift:" not in capsys.readouterr().err

@@ -16,26 +16,37 @@ def test_estimate_writes_a_versioned_json_and_a_png(estimator, photos, tmp_path,
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--quiet"]) == 0
     doc = json.loads((out / "astronaut.json").read_text())
-    assert doc["schema"] == "poselift.estimate" and doc["version"] == 1
+    assert doc["format"] == "poselift.estimate" and doc["version"] == 2
     assert doc["joint_names"] == list(H36M17.joints)
     assert doc["image"]["width"] == 512 and doc["image"]["height"] == 512
     (person,) = doc["people"]
     assert np.array(person["joints_2d"]).shape == (17, 2) and np.array(person["joints_3d_mm"]).shape == (17, 3)
     assert len(person["confidence"]) == 17 and set(person["source"]) <= {"detected", "derived", "model"}
     assert {"angle_deg", "component", "residual_px2", "box", "blazepose_33"} <= set(person)
-    assert "stages" not in person
+    assert "rounds" not in person
     assert (out / "astronaut.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote" in capsys.readouterr().out
 
 
-def test_estimate_with_stages_writes_each_stage_and_the_figure(estimator, photos, tmp_path):
+def test_estimate_with_save_rounds_writes_each_round_and_the_figure(estimator, photos, tmp_path):
+    out = tmp_path / "out"
+    assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--save-rounds", "--quiet",
+                 "--rounds", "2"]) == 0
+    (person,) = json.loads((out / "astronaut.json").read_text())["people"]
+    assert len(person["rounds"]) == 3  # BlazePose's maps, then two fused
+    assert np.array(person["rounds"][0]["projected_2d"]).shape == (17, 2)
+    assert (out / "astronaut_rounds.png").is_file()
+
+
+def test_the_old_stage_flags_still_work_and_say_they_are_deprecated(estimator, photos, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--stages", "--quiet",
                  "--refine-stages", "2"]) == 0
     (person,) = json.loads((out / "astronaut.json").read_text())["people"]
-    assert len(person["stages"]) == 3  # BlazePose's maps, then two fused
-    assert np.array(person["stages"][0]["projected_2d"]).shape == (17, 2)
-    assert (out / "astronaut_stages.png").is_file()
+    assert len(person["rounds"]) == 3
+    error = capsys.readouterr().err
+    assert "--stages is deprecated, use --save-rounds" in error
+    assert "--refine-stages is deprecated, use --rounds" in error
 
 
 def test_a_bad_file_in_a_batch_is_skipped_and_the_rest_processed(estimator, photos, tmp_path, capsys):

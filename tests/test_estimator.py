@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poselift.estimator import lift_upright
+from poselift.lifting import lift_upright
 from poselift.evaluation.metrics import pa_mpjpe
 from poselift.images import read_image
 from poselift.lifting import Lifter
@@ -133,12 +133,14 @@ def test_bad_arrays_are_value_errors(estimator):
         estimator.estimate(np.zeros((50, 50), np.uint8))
 
 
-@pytest.mark.parametrize("fusion_weight, stages", [(-0.1, 1), (1.5, 1), (0.5, -1)])
-def test_bad_settings_are_value_errors(fusion_weight, stages):
+@pytest.mark.parametrize("fusion_weight, rounds, message", [(-0.1, 1, r"fusion_weight must lie in \[0, 1\], got -0.1"),
+                                                            (1.5, 1, r"fusion_weight must lie in \[0, 1\], got 1.5"),
+                                                            (0.5, -1, "rounds must be 0 or more, got -1")])
+def test_bad_settings_are_value_errors(fusion_weight, rounds, message):
     from poselift.estimator import Estimator
 
-    with pytest.raises(ValueError):
-        Estimator(fusion_weight=fusion_weight, stages=stages)
+    with pytest.raises(ValueError, match=message):
+        Estimator(fusion_weight=fusion_weight, rounds=rounds)
 
 
 @pytest.mark.parametrize("roll_deg", [90.0, -90.0, 180.0, 30.0])

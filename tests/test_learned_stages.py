@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from poselift.cli import main
-from poselift.estimator import SHIPPED_STAGES_PATH, Estimator
+from poselift.estimator import Estimator
+from poselift.nn.models import SHIPPED_STAGES_PATH
 from poselift.training import BlazePoseStages, CpmNetwork, TrainSettings
 from poselift.skeleton import LSP14
 

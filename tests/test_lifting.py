@@ -3,7 +3,7 @@ import pytest
 
 from poselift.geometry import mirror, rotate_about_up, weak_perspective, world_to_prior
 from poselift.lifting import MIN_VISIBLE_JOINTS, Lifter, lift
-from poselift.lifting_reference import lift_reference
+from poselift.lifting.reference import lift_reference
 from poselift.skeleton import H36M17
 
 

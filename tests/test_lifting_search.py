@@ -1,14 +1,16 @@
-"""The fast angle search of section 5.3 (``poselift.lifting_solvers``): its approximation only
+"""The fast angle search of section 5.3 (``poselift.lifting.tables``): its approximation only
 ranks candidates, so every answer must be the float64 one."""
 
 import numpy as np
 import pytest
 import torch
 
-from poselift import lifting, lifting_solvers
+from poselift.lifting import lifter as lifting
+from poselift.lifting import tables as lifting_solvers
 from poselift.geometry import rotate_about_up, weak_perspective, world_to_prior
-from poselift.lifting import Lifter, _weight_patterns
-from poselift.lifting_reference import lift_reference
+from poselift.lifting import Lifter
+from poselift.lifting.lifter import _weight_patterns
+from poselift.lifting.reference import lift_reference
 from poselift.nn import LiftingLayer
 from poselift.prior.model import PosePrior
 from poselift.skeleton import H36M17

@@ -1,13 +1,37 @@
-"""Writing output files atomically: all of it or nothing, never a half-written file."""
+"""Writing output files: atomically (all of it or nothing), and every JSON document alike.
+
+Every JSON document poselift writes starts with the same header, ``{"format":
+"poselift.<kind>", "version": N}`` (:func:`json_header`), and rounds its numbers by unit with
+one policy (:data:`DECIMALS`, :func:`rounded`).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+import numpy as np
+
+__all__ = ["DECIMALS", "json_header", "rounded", "write_atomically", "write_json"]
+
+DECIMALS = {"px": 2, "px2": 2, "mm": 1, "deg": 2, "fraction": 3, "scale": 4}
+"""Decimals kept in JSON output, by unit: pixels, squared pixels (residuals), millimetres,
+degrees, fractions in [0, 1] (confidences, weights) and scales (pixels per model unit)."""
+
+
+def json_header(kind: str, version: int) -> dict:
+    """``{"format": "poselift.<kind>", "version": version}``: the first keys of every JSON document."""
+    return {"format": f"poselift.{kind}", "version": version}
+
+
+def rounded(values, unit: str):
+    """``values`` (a number or an array) rounded to :data:`DECIMALS` ``[unit]`` decimals, as
+    plain Python numbers or nested lists."""
+    array = np.round(np.asarray(values, dtype=np.float64), DECIMALS[unit])
+    return array.tolist() if array.ndim else float(array)
 
 
 def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
@@ -28,3 +52,9 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_json(path: str | Path, document: dict) -> None:
+    """Write ``document`` as indented JSON, atomically; strict JSON (NaN or infinity is a ValueError)."""
+    text = json.dumps(document, indent=1, allow_nan=False)
+    write_atomically(path, lambda tmp: Path(tmp).write_text(text))

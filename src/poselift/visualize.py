@@ -1,24 +1,22 @@
-"""Pictures: 3D skeletons, the prior's components, and the aligned training set (figure 2).
+"""Pictures: 2D and 3D skeletons, a photo's result, the prior's components, figures 2 and 3.
 
-Everything draws with matplotlib's Agg backend (no screen needed) and returns a Figure;
-:func:`save_figure` writes it atomically.
+Every function returns a :class:`matplotlib.figure.Figure` made without pyplot, so nothing
+here changes matplotlib's backend or a notebook's state (no screen is needed);
+:func:`save_figure` writes one atomically, and a notebook shows one as it is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .files import write_atomically
+from .skeleton import H36M17, JointSet
 
-from .files import write_atomically  # noqa: E402
-from .skeleton import JointSet  # noqa: E402
-
-__all__ = ["SIDE_COLOURS", "draw_skeleton_2d", "draw_skeleton_3d", "prior_figure", "aligned_pca_figure",
-           "estimate_figure", "stages_figure", "save_figure"]
+__all__ = ["SIDE_COLOURS", "draw", "draw_skeleton_2d", "draw_skeleton_3d", "prior_figure", "aligned_pca_figure",
+           "estimate_figure", "rounds_figure", "save_figure"]
 
 SIDE_COLOURS = {"left": "tab:blue", "right": "tab:red", "centre": "0.35"}
 """Bone colours by the side of the child joint (left blue, right red)."""
@@ -65,10 +63,10 @@ def draw_skeleton_3d(ax, pose: np.ndarray, joint_set: JointSet, title: str = "")
         ax.set_title(title, fontsize=9)
 
 
-def prior_figure(prior, n_samples: int = 4, seed: int = 0):
+def prior_figure(prior, n_samples: int = 4, seed: int = 0) -> Figure:
     """One row per mixture component: its mean pose, then ``n_samples`` draws from it (mm)."""
     k = prior.n_components
-    fig = plt.figure(figsize=(2.2 * (n_samples + 1), 2.4 * k))
+    fig = Figure(figsize=(2.2 * (n_samples + 1), 2.4 * k))
     for row in range(k):
         samples = prior.to_millimetres(prior.sample(n_samples, seed=seed + row, component=row))
         poses = [prior.mean_poses()[row], *samples]
@@ -82,7 +80,7 @@ def prior_figure(prior, n_samples: int = 4, seed: int = 0):
 
 
 def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = None, max_points: int = 20000,
-                       seed: int = 0):
+                       seed: int = 0) -> Figure:
     """Figure 2 of the paper: aligned poses projected on their first two principal axes.
 
     Args:
@@ -94,7 +92,8 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
     x = aligned_flat[pick] - aligned_flat.mean(axis=0)
     _, _, vt = np.linalg.svd(x[: min(len(x), 5000)], full_matrices=False)
     coords = x @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.add_subplot()
     colours = {} if labels is None else {"c": labels[pick], "cmap": "tab10"}
     ax.scatter(coords[:, 0], coords[:, 1], s=1, alpha=0.3, **colours)
     ax.set_xlabel("first principal axis")
@@ -104,7 +103,7 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
     return fig
 
 
-def estimate_figure(image: np.ndarray, people, joint_set: JointSet):
+def estimate_figure(image: np.ndarray, people, joint_set: JointSet) -> Figure:
     """The photo with each person's 2D skeleton (numbered), beside each person's 3D skeleton.
 
     Args:
@@ -114,7 +113,7 @@ def estimate_figure(image: np.ndarray, people, joint_set: JointSet):
     n = max(len(people), 1)
     height, width = image.shape[:2]
     photo_width = 5.0 * width / max(height, 1)
-    fig = plt.figure(figsize=(photo_width + 3.0 * min(n, 4), 5.0))
+    fig = Figure(figsize=(photo_width + 3.0 * min(n, 4), 5.0))
     grid = fig.add_gridspec(1 if n <= 4 else 2, 1 + min(n, 4),
                             width_ratios=[photo_width] + [3.0] * min(n, 4))
     ax = fig.add_subplot(grid[:, 0])
@@ -134,38 +133,56 @@ def estimate_figure(image: np.ndarray, people, joint_set: JointSet):
     return fig
 
 
-def stages_figure(people, joint_set: JointSet):
-    """Like the paper's figure 3: per person a row, per stage the crop with its summed belief
-    maps and the 2D joints read from them, then the final 3D pose."""
+def draw(image: np.ndarray | str | Path, people) -> Figure:
+    """The figure of one photo's result: ``poselift.draw(image, estimator.estimate(image))``.
+
+    Args:
+        image: (H, W, 3) uint8 RGB photo, or its path.
+        people: :class:`poselift.Person` list (may be empty), in H36M-17 joints.
+    """
+    if isinstance(image, (str, Path)):
+        from .images import read_image
+
+        image = read_image(image)
+    return estimate_figure(image, people, H36M17)
+
+
+def rounds_figure(people, joint_set: JointSet) -> Figure:
+    """Like the paper's figure 3: per person a row, per refinement round the crop with its
+    summed belief maps and the 2D joints read from them, then the final 3D pose.
+
+    Args:
+        people: :class:`poselift.Person` list with their rounds and detector views (people
+            without a detector view are left out).
+    """
+    people = [p for p in people if p.detector is not None]
     rows = max(len(people), 1)
-    cols = max((len(p.stages) for p in people), default=1) + 1
-    fig = plt.figure(figsize=(2.6 * cols, 2.8 * rows))
+    cols = max((len(p.rounds) for p in people), default=1) + 1
+    fig = Figure(figsize=(2.6 * cols, 2.8 * rows))
     for r, person in enumerate(people):
-        corners = person.crop_corners
+        corners = person.detector.crop_corners
         # image pixels -> crop pixels of the 256 patch: the crop is a similarity transform
         origin, x_axis, y_axis = corners[0], corners[1] - corners[0], corners[3] - corners[0]
         basis = np.linalg.inv(np.stack([x_axis, y_axis], axis=1))
-        size = person.patch.shape[0]
-        for c, stage in enumerate(person.stages):
+        patch = person.detector.patch
+        size = patch.shape[0]
+        for c, round_ in enumerate(person.rounds):
             ax = fig.add_subplot(rows, cols, r * cols + c + 1)
-            ax.imshow(person.patch)
-            belief = stage.beliefs.max(axis=-1)
+            ax.imshow(patch)
+            belief = round_.beliefs.max(axis=-1)
             ax.imshow(belief, cmap="inferno", alpha=0.55, extent=(0, size, size, 0), vmin=0, vmax=1)
-            in_crop = ((stage.joints_2d - origin) @ basis.T) * size
+            in_crop = ((round_.joints_2d - origin) @ basis.T) * size
             draw_skeleton_2d(ax, in_crop, joint_set, person.confidence)
             ax.set_xlim(0, size)
             ax.set_ylim(size, 0)
             ax.set_axis_off()
-            ax.set_title("BlazePose beliefs" if c == 0 else f"fused, stage {c + 1}", fontsize=9)
+            ax.set_title("BlazePose beliefs" if c == 0 else f"fused, round {c}", fontsize=9)
         ax3 = fig.add_subplot(rows, cols, r * cols + cols, projection="3d")
         draw_skeleton_3d(ax3, person.pose_3d, joint_set, f"person {r + 1}: final 3D")
     fig.tight_layout()
     return fig
 
 
-def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
+def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> None:
     """Write ``fig`` as PNG to ``path`` atomically (a temporary file, then a rename)."""
-    try:
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
-    finally:
-        plt.close(fig)
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))

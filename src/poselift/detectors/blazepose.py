@@ -1,4 +1,4 @@
-"""BlazePose (Bazarevsky et al. 2020) run offline from the .tflite files in the mediapipe wheel.
+"""BlazePose (Bazarevsky et al. 2020) run offline from the .tflite files shipped with poselift.
 
 Two networks: a person detector (224x224 input, SSD-style anchors, one box and four
 alignment keypoints per anchor) and a landmark network (256x256 crop of one person,
@@ -22,12 +22,15 @@ All coordinates returned are pixels of the image passed in (x right, y down).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from ..geometry import wrap_angle
 
 __all__ = [
     "BlazePose", "Detection", "Crop", "LandmarkOutput", "model_paths", "ModelError",
@@ -49,28 +52,55 @@ WINDOW_ASPECT = 1.2  # images longer than this times their short side also get s
 
 
 class ModelError(OSError):
-    """The BlazePose model files are missing or cannot be loaded."""
+    """The BlazePose model files are missing, damaged or cannot be loaded."""
+
+
+# The BlazePose model files shipped in the package (Apache-2.0, taken unchanged from the
+# mediapipe 0.10.14 wheel: see NOTICE.md in that folder) and their SHA-256 digests. After
+# replacing a file, re-create its digest with `sha256sum src/poselift/models/blazepose/*.tflite`.
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "blazepose"
+DETECTOR_FILE = "pose_detection.tflite"
+DETECTOR_SHA256 = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
+LANDMARK_FILE = "pose_landmark_full.tflite"
+LANDMARK_SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
 
 
 def model_paths() -> tuple[Path, Path]:
-    """Paths of (pose_detection.tflite, pose_landmark_full.tflite) in the installed mediapipe wheel.
+    """Paths of (pose_detection.tflite, pose_landmark_full.tflite) shipped with poselift.
 
-    Only the files are used: mediapipe itself is never imported.
+    Each file's SHA-256 is checked against :data:`DETECTOR_SHA256` / :data:`LANDMARK_SHA256`
+    the first time it is asked for in a process (again only if the file changes on disk).
 
     Raises:
-        ModelError: mediapipe (``pip install mediapipe==0.10.14 --no-deps``) is not installed,
-            or the files are not where that version keeps them.
+        ModelError: a file is missing, unreadable, or not the shipped model (checksum mismatch).
     """
-    spec = importlib.util.find_spec("mediapipe")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("BlazePose needs the model files of mediapipe 0.10.14: "
-                         "pip install --no-deps mediapipe==0.10.14 (or pip install 'poselift[blazepose]')")
-    root = Path(list(spec.submodule_search_locations)[0]) / "modules"
-    paths = (root / "pose_detection" / "pose_detection.tflite", root / "pose_landmark" / "pose_landmark_full.tflite")
-    for path in paths:
-        if not path.is_file():
-            raise ModelError(f"{path} is missing: this mediapipe does not ship BlazePose (0.10.14 does)")
+    paths = (MODEL_DIR / DETECTOR_FILE, MODEL_DIR / LANDMARK_FILE)
+    for path, expected in zip(paths, (DETECTOR_SHA256, LANDMARK_SHA256)):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise ModelError(f"{path}: the BlazePose model file is missing (it ships with poselift); "
+                             "reinstall poselift") from None
+        except OSError as error:
+            raise ModelError(f"{path}: cannot read the BlazePose model file ({error})") from None
+        _verify(path, expected, stat.st_size, stat.st_mtime_ns)
     return paths
+
+
+@functools.lru_cache(maxsize=None)
+def _verify(path: Path, expected: str, size: int, mtime_ns: int) -> None:
+    """Raise ModelError unless the file's SHA-256 is ``expected``; cached (size and mtime
+    are in the key so that a file replaced on disk is checked again)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise ModelError(f"{path}: cannot read the BlazePose model file ({error})") from None
+    if digest.hexdigest() != expected:
+        raise ModelError(f"{path}: checksum mismatch (SHA-256 {digest.hexdigest()}, expected {expected}): "
+                         "the file is damaged or not the shipped model; reinstall poselift")
 
 
 def _interpreter(path: Path, threads: int | None):
@@ -178,11 +208,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -100.0, 100.0)))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two (4,) x0, y0, x1, y1 boxes."""
-    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
-    union = np.prod(np.clip(a[2:] - a[:2], 0, None)) + np.prod(np.clip(b[2:] - b[:2], 0, None)) - inter
-    return float(inter / union) if union > 0 else 0.0
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of a (4,) x0, y0, x1, y1 box with each of (..., 4) boxes: (...)."""
+    inter = np.prod(np.clip(np.minimum(box[2:], boxes[..., 2:]) - np.maximum(box[:2], boxes[..., :2]), 0, None), axis=-1)
+    area = np.prod(np.clip(boxes[..., 2:] - boxes[..., :2], 0, None), axis=-1)
+    union = np.prod(np.clip(box[2:] - box[:2], 0, None)) + area - inter
+    return inter / np.maximum(union, 1e-12)
 
 
 def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray) -> list[Detection]:
@@ -191,15 +222,10 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray) 
     boxes, scores, keypoints = boxes[order], scores[order], keypoints[order]
     remaining = np.ones(len(scores), dtype=bool)
     found = []
-    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
     for i in range(len(scores)):
         if not remaining[i]:
             continue
-        top_left = np.maximum(boxes[i, :2], boxes[:, :2])
-        bottom_right = np.minimum(boxes[i, 2:], boxes[:, 2:])
-        inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
-        iou = inter / np.maximum(area[i] + area - inter, 1e-12)
-        cluster = remaining & (iou > NMS_IOU)
+        cluster = remaining & (_iou(boxes[i], boxes) > NMS_IOU)
         weight = scores[cluster] / scores[cluster].sum()
         found.append(Detection(box=weight @ boxes[cluster], score=float(scores[i]),
                                keypoints=np.einsum("n,nkc->kc", weight, keypoints[cluster])))
@@ -318,7 +344,7 @@ class BlazePose:
             if people:
                 break
             for detection in self._candidates(image, group):
-                if any(_iou(detection.box, box) > NMS_IOU for box in accepted_boxes):
+                if accepted_boxes and np.any(_iou(detection.box, np.array(accepted_boxes)) > NMS_IOU):
                     continue
                 first = self.landmarks(image, self.region(detection))
                 if first.presence < PRESENCE_THRESHOLD:
@@ -374,7 +400,7 @@ def _similar_crops(a: Crop, b: Crop) -> bool:
     fractions of the side, turn in radians)."""
     shift, size, turn = SAME_CROP
     return bool(np.hypot(*(a.centre - b.centre)) < shift * a.side and abs(b.side / a.side - 1.0) < size
-                and abs(np.angle(np.exp(1j * (a.rotation - b.rotation)))) < turn)
+                and abs(wrap_angle(a.rotation - b.rotation)) < turn)
 
 
 def _same_person(a: LandmarkOutput, b: LandmarkOutput) -> bool:

@@ -1,5 +1,5 @@
 """Metrics and the evaluation protocols of section 6."""
 
-from .metrics import mpjpe, pa_mpjpe, pck, pixel_error
+from .metrics import PCK_FRACTION, mpjpe, pa_mpjpe, pck, pck_hits, pixel_error, torso_size
 
-__all__ = ["mpjpe", "pa_mpjpe", "pck", "pixel_error"]
+__all__ = ["PCK_FRACTION", "mpjpe", "pa_mpjpe", "pck", "pck_hits", "pixel_error", "torso_size"]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.lsp import load_lsp
+from .metrics import PCK_FRACTION, pck_hits, torso_size
 from ..skeleton import BLAZEPOSE33, H36M17, LSP14, convert
 
 __all__ = ["LIMB_JOINTS", "METHODS", "POSTURES", "evaluate_lsp", "format_lsp_table"]
@@ -33,7 +34,6 @@ lift-project-fuse rounds."""
 
 _LIMBS = np.array([LSP14.index(n) for n in LIMB_JOINTS])
 POSTURES = ("upright", "leaning", "upside down")
-PCK_FRACTION = 0.2
 
 
 def _in_lsp(points: np.ndarray, joint_set) -> np.ndarray:
@@ -64,21 +64,21 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, start: int = 0, 
         people = estimator.estimate(read_image(path))
         if not people:
             continue
-        distance = [np.median(np.linalg.norm(_in_lsp(p.blazepose_2d, BLAZEPOSE33)[_LIMBS] - truth[i, _LIMBS],
+        distance = [np.median(np.linalg.norm(_in_lsp(p.detector.keypoints_2d, BLAZEPOSE33)[_LIMBS] - truth[i, _LIMBS],
                                              axis=1)) for p in people]
         person = people[int(np.argmin(distance))]
         found[i] = True
-        predictions["blazepose"][i] = _in_lsp(person.blazepose_2d, BLAZEPOSE33)
-        predictions["beliefs"][i] = _in_lsp(person.stages[0].joints_2d, H36M17)
+        predictions["blazepose"][i] = _in_lsp(person.detector.keypoints_2d, BLAZEPOSE33)
+        predictions["beliefs"][i] = _in_lsp(person.rounds[0].joints_2d, H36M17)
         predictions["refined"][i] = _in_lsp(person.joints_2d, H36M17)
 
-    torso = np.linalg.norm(truth[:, LSP14.index("right_shoulder")] - truth[:, LSP14.index("left_hip")], axis=1)
+    torso = torso_size(truth, LSP14)
     errors = {m: np.linalg.norm(p - truth, axis=-1) for m, p in predictions.items()}  # (N, 14), NaN if missed
-    correct = {m: e <= PCK_FRACTION * torso[:, None] for m, e in errors.items()}  # NaN (missed): False
+    correct = {m: pck_hits(e, torso) for m, e in errors.items()}  # NaN (missed): False
     result = {
         "dataset": "lsp", "images": n, "first_image": images[0].name, "last_image": images[-1].name,
         "people_found": int(found.sum()),
-        "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight, "fast": estimator.fast,
+        "settings": {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight, "fast": estimator.fast,
                      "sigma_cells": estimator.sigma, "learned_stages": estimator.learned_path},
         "joints": list(LIMB_JOINTS), "pck_threshold": f"{PCK_FRACTION} x |right shoulder - left hip|",
         "pck": {m: float(correct[m][:, _LIMBS].mean()) for m in METHODS},
@@ -120,7 +120,7 @@ def format_lsp_table(result: dict) -> str:
     lines = [f"LSP: {result['images']} images ({result['first_image']} to {result['last_image']}), "
              f"a person found in {result['people_found']}; "
              f"PCK@{result['pck_threshold']} and mean pixel error over {len(result['joints'])} limb joints; "
-             f"refinement: {result['settings']['stages']} stage(s), w={result['settings']['fusion_weight']}"
+             f"refinement: {result['settings']['rounds']} round(s), w={result['settings']['fusion_weight']}"
              f"{', fast mode' if result['settings']['fast'] else ''}"
              f"{', learned stages ' + learned if learned else ''}",
              f"{'method':<12}{'PCK@0.2':>9}{'error px':>10}"]

@@ -2,7 +2,8 @@
 
 * MPJPE: mean per-joint position error in mm, after aligning the root joints (protocol #1).
 * PA-MPJPE: the same after a per-pose similarity (Procrustes) alignment (protocols #2, #3).
-* 2D: mean pixel error, and PCK (fraction of joints within a threshold).
+* 2D: mean pixel error, and PCK@0.2: the fraction of joints within :data:`PCK_FRACTION` of
+  the torso size (:func:`torso_size`, LSP's convention: |right shoulder - left hip|).
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import procrustes_align
+from ..skeleton import JointSet
 
-__all__ = ["mpjpe", "pa_mpjpe", "pck", "pixel_error"]
+__all__ = ["PCK_FRACTION", "mpjpe", "pa_mpjpe", "pck", "pck_hits", "pixel_error", "torso_size"]
+
+PCK_FRACTION = 0.2
+"""A joint is correct within this fraction of the torso size (PCK@0.2)."""
 
 
 def _check(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,12 +52,32 @@ def pixel_error(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None = N
     return float(dist[mask].mean())
 
 
-def pck(pred: np.ndarray, gt: np.ndarray, threshold: np.ndarray, visible: np.ndarray | None = None) -> float:
-    """Fraction of (visible) joints whose 2D error is below ``threshold`` ((...) pixels per pose)."""
+def torso_size(points: np.ndarray, joint_set: JointSet) -> np.ndarray:
+    """(..., L, 2) points of ``joint_set`` -> (...) |right shoulder - left hip|, in the points'
+    units (NaN where either joint is NaN).
+
+    Raises:
+        ValueError: the joint set lacks either joint.
+    """
+    if "right_shoulder" not in joint_set or "left_hip" not in joint_set:
+        raise ValueError(f"{joint_set.name} has no right shoulder or left hip to measure the torso by")
+    points = np.asarray(points, dtype=np.float64)
+    return np.linalg.norm(points[..., joint_set.index("right_shoulder"), :] - points[..., joint_set.index("left_hip"), :],
+                          axis=-1)
+
+
+def pck_hits(errors: np.ndarray, torso: np.ndarray) -> np.ndarray:
+    """(..., L) joint errors and (...) torso sizes in one unit -> (..., L) bool, True where the
+    error is at most :data:`PCK_FRACTION` of the torso (a NaN error or torso is a miss)."""
+    return np.asarray(errors) <= PCK_FRACTION * np.asarray(torso)[..., None]
+
+
+def pck(pred: np.ndarray, gt: np.ndarray, torso: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """PCK@0.2 of (..., L, 2) points: the fraction of (visible) joints within
+    :data:`PCK_FRACTION` of the (...) torso sizes (pixels); NaN predictions are misses."""
     pred, gt = _check(pred, gt)
-    dist = np.linalg.norm(pred - gt, axis=-1)
-    hit = dist <= np.asarray(threshold)[..., None]
-    mask = np.ones(dist.shape, bool) if visible is None else np.broadcast_to(np.asarray(visible, bool), dist.shape)
+    hit = pck_hits(np.linalg.norm(pred - gt, axis=-1), torso)
+    mask = np.ones(hit.shape, bool) if visible is None else np.broadcast_to(np.asarray(visible, bool), hit.shape)
     if not mask.any():
         raise ValueError("no visible joints to measure")
     return float(hit[mask].mean())

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..lifting import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR, Lifter
+from ..lifting import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, MIN_VISIBLE_JOINTS, REFINE_STEPS, SCALE_PRIOR, Lifter
 from ..prior.model import PosePrior
 
 __all__ = ["BACKWARD_MODES", "TorchLifted", "LiftingLayer"]
@@ -70,11 +70,12 @@ class LiftingLayer(nn.Module):
         lifter = Lifter(prior, angles, refine, camera_rotation, regularization, scale_prior)
         num_joints = len(prior.joint_set)
         pattern = np.ones(num_joints) if weights is None else np.asarray(weights, dtype=np.float64)
-        if pattern.shape != (num_joints,) or np.any(pattern < 0) or np.count_nonzero(pattern) < 5:
-            raise ValueError(f"weights must be ({num_joints},), non-negative, with at least 5 non-zero")
-        coarse = lifter._build(pattern, lifter.angles, np.arange(prior.n_components))
-        fine_angles = lifter.angles[:, None] + lifter._fine_offsets[None, :]  # (A, F)
-        fine = lifter._build(pattern, fine_angles.ravel(), np.arange(prior.n_components))
+        if pattern.shape != (num_joints,) or np.any(pattern < 0) or np.count_nonzero(pattern) < MIN_VISIBLE_JOINTS:
+            raise ValueError(f"weights must be ({num_joints},), non-negative, with at least {MIN_VISIBLE_JOINTS} "
+                             "non-zero")
+        coarse = lifter.solver_matrices(pattern, lifter.angles)
+        fine_angles = lifter.angles[:, None] + lifter.fine_offsets()[None, :]  # (A, F)
+        fine = lifter.solver_matrices(pattern, fine_angles.ravel())
         k, a, f = prior.n_components, len(lifter.angles), fine_angles.shape[1]
 
         def buffer(name: str, values: np.ndarray) -> None:

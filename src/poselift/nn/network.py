@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..beliefs import DEFAULT_SIGMA
+from ..detectors.blazepose import HEATMAP_SIZE
 from .argmax import BeliefArgmax
 from .beliefs import Fusion, ProjectedBeliefs
 from .lifting import LiftingLayer
@@ -49,8 +51,8 @@ class LiftingNetwork(nn.Module):
     """
 
     def __init__(self, joints: int, feature_channels: int, stages: int, prior=None,
-                 lift_index: np.ndarray | None = None, lifting: str = "forward", sigma: float = 1.5,
-                 fusion_initial: float = 0.5, map_size: int = 64, width: int = 128, kernel: int = 7,
+                 lift_index: np.ndarray | None = None, lifting: str = "forward", sigma: float = DEFAULT_SIGMA,
+                 fusion_initial: float = 0.5, map_size: int = HEATMAP_SIZE, width: int = 128, kernel: int = 7,
                  depth: int = 5, residual: bool = False, frozen_maps: tuple[int, ...] = ()) -> None:
         super().__init__()
         if lifting not in LIFTING_MODES:

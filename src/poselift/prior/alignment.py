@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import rotate_about_up
+from ..geometry import rotate_about_up, wrap_angle
 from .ppca import PPCA, fit_ppca, mahalanobis
 
 __all__ = ["tomasi_kanade_mean", "yaw_quadratic", "best_yaw", "unrotate", "AlignmentResult", "align_poses"]
@@ -166,7 +166,7 @@ def best_yaw(poses: np.ndarray, model: PPCA, current: np.ndarray | None = None,
         old = _evaluate(q, current)
         keep = old <= value
         theta, value = np.where(keep, current, theta), np.where(keep, old, value)
-    return np.angle(np.exp(1j * theta)), value
+    return wrap_angle(theta), value
 
 
 @dataclass(frozen=True)

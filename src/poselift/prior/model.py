@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
-from ..files import write_atomically
+from ..files import json_header, write_atomically
 from ..geometry import normalise_size, prior_to_world, rotate_about_up, world_to_prior
 from ..skeleton import JointSet, get_joint_set
 from .alignment import best_yaw, unrotate
@@ -28,6 +28,8 @@ __all__ = ["FORMAT_VERSION", "DEFAULT_PRIOR_PATH", "PosePrior", "to_model_space"
 
 FORMAT_VERSION = 1
 """Version of the ``.npz`` layout written by :meth:`PosePrior.save`."""
+
+_FORMAT = json_header("prior", FORMAT_VERSION)["format"]
 
 DEFAULT_PRIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "h36m_prior.npz"
 """The shipped prior, fitted on Human3.6M S1, S5, S6, S7, S8 (``make prior`` re-creates it)."""
@@ -94,13 +96,6 @@ class PosePrior:
                  float(self.noise[k]), 3 * num_joints - 3)
             for k in range(self.n_components)
         )
-
-    @classmethod
-    def fit(cls, poses_world: np.ndarray, joint_set: str | JointSet = "h36m17", **options) -> "PosePrior":
-        """Fit to (N, L, 3) world-mm poses; see :func:`poselift.prior.fit.fit_prior` for options."""
-        from .fit import fit_prior
-
-        return fit_prior(poses_world, joint_set, **options).prior
 
     # ---- poses out, in millimetres -------------------------------------------------
     def to_millimetres(self, model_poses: np.ndarray, height_mm: float | None = None) -> np.ndarray:
@@ -194,7 +189,7 @@ class PosePrior:
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` (atomically: a failed write leaves no partial file)."""
         path = Path(path)
-        header = {"format": "poselift-prior", "version": FORMAT_VERSION, "joint_set": self.joint_set.name,
+        header = {**json_header("prior", FORMAT_VERSION), "joint_set": self.joint_set.name,
                   "size_mm": self.size_mm, "metadata": self.metadata}
         arrays = {name: getattr(self, name) for name in _ARRAYS}
 
@@ -221,8 +216,8 @@ class PosePrior:
                 arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in _ARRAYS}
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
             raise ValueError(f"{path}: not a poselift prior file ({type(err).__name__}: {err})") from err
-        if not isinstance(header, dict) or header.get("format") != "poselift-prior":
-            raise ValueError(f"{path}: not a poselift prior file (no poselift-prior header)")
+        if not isinstance(header, dict) or header.get("format") != _FORMAT:
+            raise ValueError(f"{path}: not a poselift prior file (no {_FORMAT} header)")
         if header.get("version") != FORMAT_VERSION:
             raise ValueError(f"{path}: prior format version {header.get('version')}, this poselift reads {FORMAT_VERSION}")
         joint_set = get_joint_set(header.get("joint_set", "?"))

@@ -2,7 +2,7 @@
 
 Each example is one person's crop as BlazePose saw it: the crop shrunk to
 :data:`PATCH_SIZE` pixels (the image the learned stages see), BlazePose's 64x64 belief maps
-of the 13 joints of :data:`poselift.estimator.DIRECT_JOINTS` (stage 1, frozen), and the
+of the 13 joints of :data:`poselift.detectors.blazepose_joints.SHARED_JOINTS` (stage 1, frozen), and the
 2D labels of those joints in map cells, with a mask (LSP has no nose label; LSP-extended
 leaves some joints unannotated). The person is the one found nearest the annotation
 (median distance of BlazePose's keypoints over the labelled joints); photos where BlazePose
@@ -25,19 +25,16 @@ import torch
 
 from ..datasets.lsp import LspSet
 from ..detectors.blazepose import HEATMAP_SIZE, LANDMARK_SIZE
-from ..estimator import DIRECT_JOINTS
+from ..evaluation.metrics import torso_size
+from ..detectors.blazepose_joints import BLAZEPOSE_INDEX, CELL_PX, SHARED_JOINTS
+from ..nn.models import PATCH_SIZE
 from ..files import write_atomically
 from ..skeleton import BLAZEPOSE33, LSP14
 
-__all__ = ["PATCH_SIZE", "Examples", "ExampleDataset", "build_examples", "load_examples", "save_examples"]
+__all__ = ["Examples", "ExampleDataset", "build_examples", "load_examples", "save_examples"]
 
-PATCH_SIZE = 128
-"""Side of the crop the learned stages see (the 256-pixel BlazePose crop, shrunk 2x)."""
-
-_BLAZE = np.array([BLAZEPOSE33.index(n) for n in DIRECT_JOINTS])
-_LSP = np.array([LSP14.index(n) if n in LSP14 else -1 for n in DIRECT_JOINTS])
-_CELL = LANDMARK_SIZE / HEATMAP_SIZE
-_MIRROR = np.array([list(_BLAZE).index(BLAZEPOSE33.mirror_index[b]) for b in _BLAZE])
+_LSP = np.array([LSP14.index(n) if n in LSP14 else -1 for n in SHARED_JOINTS])
+_MIRROR = np.array([list(BLAZEPOSE_INDEX).index(BLAZEPOSE33.mirror_index[b]) for b in BLAZEPOSE_INDEX])
 
 
 @dataclass
@@ -46,7 +43,7 @@ class Examples:
 
     Attributes:
         patches: (N, 128, 128, 3) uint8 RGB crops.
-        beliefs: (N, 13, 64, 64) float16 BlazePose belief maps, :data:`DIRECT_JOINTS` order.
+        beliefs: (N, 13, 64, 64) float16 BlazePose belief maps, :data:`SHARED_JOINTS` order.
         labels: (N, 13, 2) float32 labelled joints in map cells (0 where unlabelled).
         mask: (N, 13) bool, True where labelled.
         pixels_per_cell: (N,) float32, image pixels per map cell (for errors in pixels).
@@ -122,16 +119,15 @@ def build_examples(data: LspSet, blazepose, progress: bool = True) -> tuple[Exam
             missed += 1
             continue
         truth = data.joints[i, np.maximum(_LSP, 0)]
-        person = min(people, key=lambda p: np.median(np.linalg.norm(p.keypoints[_BLAZE][labelled] - truth[labelled],
+        person = min(people, key=lambda p: np.median(np.linalg.norm(p.keypoints[BLAZEPOSE_INDEX][labelled] - truth[labelled],
                                                                      axis=1)))
         to_crop = person.crop.crop_from_image(LANDMARK_SIZE)
-        cells = (truth @ to_crop[:, :2].T + to_crop[:, 2]) / _CELL
-        torso = data.joints[i, [LSP14.index("right_shoulder"), LSP14.index("left_hip")]]
+        cells = (truth @ to_crop[:, :2].T + to_crop[:, 2]) / CELL_PX
         rows.append((cv2.resize(person.patch, (PATCH_SIZE, PATCH_SIZE), interpolation=cv2.INTER_AREA),
-                     np.moveaxis(person.heatmaps[..., _BLAZE], -1, 0).astype(np.float16),
+                     np.moveaxis(person.heatmaps[..., BLAZEPOSE_INDEX], -1, 0).astype(np.float16),
                      np.where(labelled[:, None], cells, 0.0).astype(np.float32), labelled,
                      np.float32(person.crop.side / HEATMAP_SIZE),
-                     np.float32(np.linalg.norm(torso[0] - torso[1]) / (person.crop.side / HEATMAP_SIZE)),
+                     np.float32(torso_size(data.joints[i], LSP14) / (person.crop.side / HEATMAP_SIZE)),
                      str(path.name)))
     if not rows:
         raise ValueError("BlazePose found nobody in any photo: no training examples")
@@ -164,6 +160,6 @@ def load_examples(path: str | Path) -> Examples:
     except (KeyError, ValueError, OSError) as error:
         raise ValueError(f"{path}: not a poselift examples file ({error})") from None
     sizes = {len(getattr(examples, f)) for f in Examples.__dataclass_fields__}
-    if len(sizes) != 1 or examples.beliefs.shape[1:] != (len(DIRECT_JOINTS), HEATMAP_SIZE, HEATMAP_SIZE):
+    if len(sizes) != 1 or examples.beliefs.shape[1:] != (len(SHARED_JOINTS), HEATMAP_SIZE, HEATMAP_SIZE):
         raise ValueError(f"{path}: inconsistent examples file")
     return examples

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -26,14 +25,14 @@ import torch
 from torch import nn
 
 from ..beliefs import argmax_subpixel
+from ..evaluation.metrics import pck_hits
 from ..files import write_atomically
 from ..nn.beliefs import Fusion, render_gaussians
 from ..nn.network import stage_losses
-from ..skeleton import get_joint_set
-from .models import build_model
-from .settings import TrainSettings
+from ..nn.models import build_model, load_torch_file
+from ..nn.settings import TrainSettings
 
-__all__ = ["train", "evaluate_stages", "load_stages"]
+__all__ = ["train", "evaluate_stages"]
 
 
 def _targets(labels: torch.Tensor, mask: torch.Tensor, map_size: int, sigma: float) -> tuple[torch.Tensor, ...]:
@@ -127,7 +126,7 @@ def train(dataset: torch.utils.data.Dataset, prior, settings: TrainSettings, out
     if resume:
         if not checkpoint_path.is_file():
             raise FileNotFoundError(f"{checkpoint_path}: nothing to resume from")
-        state = torch.load(checkpoint_path, weights_only=False, map_location=place)
+        state = load_torch_file(checkpoint_path, "checkpoint", map_location=place)
         if not settings.same_run(TrainSettings(**state["settings"])):
             raise ValueError(f"{checkpoint_path} was trained with other settings: {state['settings']}")
         model.load_state_dict(state["model"])
@@ -175,26 +174,6 @@ def train(dataset: torch.utils.data.Dataset, prior, settings: TrainSettings, out
     return model, log
 
 
-def load_stages(path: str | Path, prior) -> nn.Module:
-    """The network saved by :func:`train` (``stages.pt``), on the CPU, ready for inference.
-
-    Raises:
-        FileNotFoundError: no such file. ValueError: not a stages file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such stages file")
-    try:
-        state = torch.load(path, weights_only=False, map_location="cpu")
-        settings = TrainSettings(**state["settings"])
-        joint_set = get_joint_set(state["joint_set"]) if state.get("joint_set") else None
-        model = build_model(settings, prior, joint_set)
-        model.load_state_dict(state["model"])
-    except (KeyError, TypeError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as error:
-        raise ValueError(f"{path}: not a poselift stages file ({error})") from None
-    return model.eval()
-
-
 @torch.no_grad()
 def evaluate_stages(model: nn.Module, dataset: torch.utils.data.Dataset, batch_size: int = 32,
                     device: str = "cpu", workers: int = 0) -> dict:
@@ -227,6 +206,6 @@ def evaluate_stages(model: nn.Module, dataset: torch.utils.data.Dataset, batch_s
     result = {"examples": len(dataset), "pck": [], "pixel_error": []}
     for stage_errors in errors:
         error_cells = np.concatenate(stage_errors)
-        result["pck"].append(float((error_cells <= 0.2 * np.nan_to_num(torso)[:, None])[counted].mean()))
+        result["pck"].append(float(pck_hits(error_cells, torso)[counted].mean()))
         result["pixel_error"].append(float((error_cells * scale[:, None])[mask].mean()))
     return result

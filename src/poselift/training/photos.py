@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..datasets.lsp import load_lsp
+from ..evaluation.metrics import torso_size
 from ..images import read_image
 from ..skeleton import LSP14, JointSet
 
@@ -134,7 +135,7 @@ class PhotoCrops(torch.utils.data.Dataset):
         self.photos, self.size, self.augment, self.flip, self.seed, self.epoch = photos, size, augment, flip, seed, 0
         names = photos.joint_set
         self._torso = (names.index("right_shoulder"), names.index("left_hip")) \
-            if "right_shoulder" in names and "left_hip" in names else None
+            if "right_shoulder" in names and "left_hip" in names else None  # the joints torso_size measures
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -167,7 +168,7 @@ class PhotoCrops(torch.utils.data.Dataset):
         zoom = draw.get("scale", 1.0) * self.size / side
         torso = np.nan
         if self._torso and photos.labelled[i, list(self._torso)].all():
-            torso = np.linalg.norm(joints[self._torso[0]] - joints[self._torso[1]]) * zoom / STRIDE
+            torso = torso_size(joints, photos.joint_set) * zoom / STRIDE
         return {"inputs": (torch.as_tensor(crop.transpose(2, 0, 1) / np.float32(255.0)),),
                 "labels": torch.as_tensor(np.where(labelled[:, None], labels, 0.0).astype(np.float32)),
                 "mask": torch.as_tensor(labelled.astype(np.float32)),

@@ -19,9 +19,9 @@ ridge regression in ``z = (s, s a)`` (the paper's footnote 3); ``t`` is removed 
 
 The best coarse angle is refined on a finer grid around it (:data:`REFINE_STEPS` per
 coarse step). Speed: frames sharing a weight pattern are searched with the tables of
-:mod:`poselift.lifting_solvers` (a low-rank form of every angle's cost ranks the candidates,
-the winners are solved exactly); frames with weights of their own use a Gram expansion in
-the cosine and sine of the angle.
+:mod:`poselift.lifting.tables` (a low-rank form of every angle's cost ranks the candidates,
+the winners are solved exactly); frames with weights of their own are solved one by one
+(:mod:`poselift.lifting.individual`).
 
 Every component is solved and the lowest cost of eq. 4 wins ("solve for each Gaussian
 independently and select the most probable solution"); solutions with ``s <= 0`` (a
@@ -35,9 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
-from .lifting_solvers import Bank, SearchTables, search_tables, solve_matrices
-from .prior.model import PosePrior
+from ..geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
+from ..prior.model import PosePrior
+from .individual import Solutions, solve_individually
+from .tables import Bank, SearchTables, search_tables, solve_matrices
 
 __all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
 
@@ -58,7 +59,6 @@ MIN_VISIBLE_JOINTS = 5
 
 _PATTERN_CACHE = 16  # weight patterns whose search tables a Lifter keeps (about 6 MB each)
 _MANY_PATTERNS = 16  # more distinct weight patterns than this: solve each frame on its own
-_INDIVIDUAL_BLOCK = 16  # frames with weights of their own searched together
 _TABLES_MIN_FRAMES = 64  # fewer frames with a new weight pattern: solve them on their own (tables for
 # 3 components x 800 grid angles take about 0.15 s to build, a frame solved on its own about 2 ms)
 
@@ -133,26 +133,15 @@ class Lifter:
         self._precision = precision  # (K, J+1)
         self._num_joints = len(prior.joint_set)
         self._design_parts = self._parts_of_design()
-        self._fine_offsets = (np.arange(-self.refine + 1, self.refine) / self.refine) * self.step
         self._grid = np.linspace(-np.pi, np.pi, angles * self.refine, endpoint=False)  # coarse and fine angles
         self._tables: OrderedDict[bytes, SearchTables] = OrderedDict()
         self._tables_for(np.ones(self._num_joints))
 
     # ---- solver matrices ------------------------------------------------------------
-    def _design(self, angles: np.ndarray, components: np.ndarray) -> np.ndarray:
-        """A = Pi E R(theta) [mu, e] for each component and its angles.
-
-        Args:
-            angles: (A,) angles for every component, or (len(components), A) each its own.
-            components: (k,) component indices.
-
-        Returns:
-            (k, A, 2L, J+1) designs.
-        """
-        angles = np.broadcast_to(angles, (len(components), np.shape(angles)[-1]))
-        shapes = self._shapes[components]  # (k, J+1, L, 3)
-        rotated = rotate_about_up(shapes[:, None], angles[:, :, None])  # (k, A, J+1, L, 3)
-        projected = rotated @ self.projection.T  # (k, A, J+1, L, 2)
+    def _design(self, angles: np.ndarray) -> np.ndarray:
+        """(K, A, 2L, J+1): A = Pi E R(theta) [mu, e] for every component at the angles (A,)."""
+        rotated = rotate_about_up(self._shapes[:, None], angles[:, None])  # (K, A, J+1, L, 3)
+        projected = rotated @ self.projection.T  # (K, A, J+1, L, 2)
         k, a, j1 = projected.shape[:3]
         return projected.reshape(k, a, j1, -1).swapaxes(-1, -2)
 
@@ -166,11 +155,19 @@ class Lifter:
                 np.stack([p[r, 0] * zv - p[r, 2] * x for r in range(2)], axis=-2)]
         return np.stack(rows)
 
-    def _build(self, weights: np.ndarray, angles: np.ndarray, components: np.ndarray) -> Bank:
-        """Solver matrices of a weight pattern (L,) for (A,) angles of the given components, in
-        the form of the PyTorch lifting layer."""
-        return solve_matrices(self._design(angles, components), weights, self._precision[components][:, None],
-                              self.scale_prior)
+    def fine_offsets(self) -> np.ndarray:
+        """(F,) radians added to the best coarse angle in the local refinement (F = 2 refine - 1)."""
+        return (np.arange(-self.refine + 1, self.refine) / self.refine) * self.step
+
+    def solver_matrices(self, weights: np.ndarray, angles: np.ndarray) -> Bank:
+        """The :class:`~poselift.lifting.tables.Bank` of a weight pattern (L,) for every
+        component at the angles (A,) in radians: the form the PyTorch lifting layer searches."""
+        return solve_matrices(self._design(np.asarray(angles, dtype=np.float64)), weights, self._precision[:, None], self.scale_prior)
+
+    def _solve_individually(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray) -> Solutions:
+        """Frames (n,) with weights (n, L) of their own: :func:`~poselift.lifting.individual.solve_individually`."""
+        return solve_individually(self._design_parts, self._precision, self.scale_prior, self.angles,
+                                  self.fine_offsets(), w, y, norm)
 
     def _tables_for(self, weights: np.ndarray) -> SearchTables:
         """The search tables of a weight pattern (L,), built on first use and kept."""
@@ -213,26 +210,24 @@ class Lifter:
         y = (centred / spread[:, None, None]).reshape(n, -1)  # unit spread: scale-free costs
         norm = np.einsum("nl,nl->n", np.repeat(w, 2, axis=1), y * y)
 
-        component = np.empty(n, dtype=np.int64)
-        angle = np.empty(n)
-        cost = np.empty(n)
-        z = np.empty((n, self._shapes.shape[1]))  # (s, s a) of the chosen solution
         if weights is None:
             patterns, inverse = w[:1], np.zeros(n, dtype=np.int64)
         else:
             patterns, inverse = _weight_patterns(w)
         if len(patterns) > _MANY_PATTERNS:  # e.g. confidences: every frame its own weights
-            self._solve_individually(w, y, norm, component, angle, cost, z)
+            chosen = self._solve_individually(w, y, norm)
         else:
+            chosen = Solutions.empty(n, self._shapes.shape[1])
             for p, pattern in enumerate(patterns):
                 frames = np.flatnonzero(inverse.ravel() == p)
                 if len(frames) < _TABLES_MIN_FRAMES and pattern.tobytes() not in self._tables:
                     # building tables costs more than solving a few frames on their own
-                    self._solve_subset_individually(frames, w, y, norm, component, angle, cost, z)
+                    chosen.put(frames, self._solve_individually(w[frames], y[frames], norm[frames]))
                 else:
-                    self._solve_pattern(pattern, y[frames], norm[frames], frames, component, angle, cost, z)
-
-        angle = wrap_angle(angle)  # fine angles past +-pi
+                    k, index, cost, z = self._tables_for(pattern).search(y[frames], norm[frames])
+                    chosen.put(frames, Solutions(k, self._grid[index], cost, z))
+        component, cost, z = chosen.component, chosen.cost, chosen.z
+        angle = wrap_angle(chosen.angle)  # fine angles past +-pi
         scale_unit = z[:, 0]
         coefficients = z[:, 1:] / scale_unit[:, None]
         shape = self.prior.means[component]
@@ -290,75 +285,6 @@ class Lifter:
                 raise ValueError("a lifted joint lies behind the camera; is the focal length right?")
             lifted = self.lift(principal + (points - principal) * ratio[..., None], weights, height_mm)
         return lifted
-
-    def _solve_pattern(self, pattern, y, norm, frames, component, angle, cost, z) -> None:
-        """Search frames sharing one weight pattern with its search tables."""
-        k, index, cost[frames], z[frames] = self._tables_for(pattern).search(y, norm)
-        component[frames], angle[frames] = k, self._grid[index]
-
-    def _solve_subset_individually(self, frames, w, y, norm, component, angle, cost, z) -> None:
-        """:meth:`_solve_individually` on the rows ``frames``, written back into those rows."""
-        out = (np.empty(len(frames), np.int64), np.empty(len(frames)), np.empty(len(frames)),
-               np.empty((len(frames), z.shape[1])))
-        self._solve_individually(w[frames], y[frames], norm[frames], *out)
-        component[frames], angle[frames], cost[frames], z[frames] = out
-
-    def _solve_individually(self, w, y, norm, component, angle, cost, z) -> None:
-        """Search frames that each have weights of their own, a block of frames at a time.
-
-        ``A(theta) = A0 + cos(theta) A1 + sin(theta) A2``, so the weighted Gram matrix and
-        ``A^T W y`` of every angle are combinations of six products and three vectors per
-        frame and component; each angle then costs one small solve instead of a rebuild.
-        """
-        for start in range(0, len(y), _INDIVIDUAL_BLOCK):
-            block = slice(start, start + _INDIVIDUAL_BLOCK)
-            grams, rhs = self._angle_expansions(w[block], y[block])  # (m, K, 3, 3, J+1, J+1), (m, K, 3, J+1)
-            total = w[block].sum(axis=1)
-            coarse_cost, _ = self._solve_angles(grams, rhs, self.angles, norm[block], total, np.arange(grams.shape[1]))
-            flat = np.argmin(coarse_cost.reshape(len(total), -1), axis=1)
-            if not np.all(np.isfinite(coarse_cost.reshape(len(total), -1)[np.arange(len(total)), flat])):
-                raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-            best_k, best_a = np.unravel_index(flat, coarse_cost.shape[1:])
-            rows = np.arange(len(total))
-            angles = self.angles[best_a][:, None] + self._fine_offsets  # (m, F)
-            fine_cost, fine_z = self._solve_angles(grams[rows, best_k][:, None], rhs[rows, best_k][:, None], angles,
-                                                   norm[block], total, best_k[:, None])
-            pick = np.argmin(fine_cost[:, 0], axis=1)
-            component[block], angle[block] = best_k, angles[rows, pick]
-            cost[block], z[block] = fine_cost[rows, 0, pick], fine_z[rows, 0, pick]
-
-    def _angle_expansions(self, w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per frame and component, ``A_i^T W_c A_j`` and ``A_i^T W_c y`` for the parts A0,
-        A1, A2 of the design (W_c: weights with the weighted centring folded in)."""
-        parts = self._design_parts  # (3, K, L, 2, J+1)
-        total = w.sum(axis=1)
-        centre = np.einsum("iklcj,ml->mikcj", parts, w) / total[:, None, None, None, None]
-        centred = parts[None] - centre[:, :, :, None]  # (m, 3, K, L, 2, J+1)
-        weighted = centred * w[:, None, None, :, None, None]
-        grams = np.einsum("miklcp,mjklcq->mkijpq", centred, weighted)
-        rhs = np.einsum("miklcp,mlc->mkip", weighted, y.reshape(len(y), -1, 2))
-        return grams, rhs
-
-    def _solve_angles(self, grams, rhs, angles, norm, total, components) -> tuple[np.ndarray, np.ndarray]:
-        """Costs (m, k, A) (inf where s <= 0) and solutions z (m, k, A, J+1) of eq. 4 at the
-        angles (A,) or (m, A), from :meth:`_angle_expansions` restricted to components (k,)."""
-        angles = np.broadcast_to(angles, (len(total), np.shape(angles)[-1]))
-        f = np.stack([np.ones_like(angles), np.cos(angles), np.sin(angles)], axis=-1)  # (m, A, 3)
-        m, k, _, _, j1, _ = grams.shape
-        outer = (f[..., :, None] * f[..., None, :]).reshape(m, 1, -1, 9)  # (m, 1, A, 9)
-        gram = (outer @ grams.reshape(m, k, 9, j1 * j1)).reshape(m, k, -1, j1, j1)
-        b = f[:, None] @ rhs  # (m, k, A, J+1)
-        # scale prior: s_k = sqrt(W / G00), precision beta G00, centre z_0 = (s_k, 0, ...)
-        g00 = gram[..., 0, 0]
-        expected = np.sqrt(total[:, None, None] / g00)
-        precision = np.broadcast_to(self._precision[components][..., None, :], gram.shape[:-1]).copy()
-        precision[..., 0] = self.scale_prior * g00
-        gram = gram + precision[..., None] * np.eye(gram.shape[-1])
-        b[..., 0] += self.scale_prior * g00 * expected
-        solution = np.linalg.solve(gram, b[..., None])[..., 0]
-        costs = norm[:, None, None] + self.scale_prior * total[:, None, None] - np.sum(b * solution, axis=-1)
-        costs[solution[..., 0] <= 0] = np.inf
-        return costs, solution
 
     def _check(self, points_2d, weights) -> tuple[np.ndarray, np.ndarray, tuple]:
         num_joints = self._num_joints

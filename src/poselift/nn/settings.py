@@ -1,4 +1,4 @@
-"""What defines a training run of either configuration, with each configuration's defaults.
+"""What defines a trained network and its training run, with each configuration's defaults.
 
 * ``blazepose``: stage 1 is BlazePose's frozen belief maps of a 256-pixel crop (64x64 maps);
   the learned stages see features of the crop shrunk to 128 pixels. Small residual stages.
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..nn.network import LIFTING_MODES
+from ..beliefs import DEFAULT_SIGMA
+from .network import LIFTING_MODES
 
 __all__ = ["CONFIGS", "OPTIMIZERS", "TrainSettings"]
 
@@ -59,7 +60,7 @@ class TrainSettings:
     depth: int = 3
     residual: bool = True
     input_size: int = 128
-    sigma: float = 1.5
+    sigma: float = DEFAULT_SIGMA
     fusion_initial: float = 0.8
     fusion_lr_factor: float = 100.0
     flip: bool = False

@@ -1,11 +1,13 @@
-"""``poselift estimate`` on many photos: one JSON and one PNG per photo, bad files skipped.
+"""``poselift estimate``'s outputs: per photo one JSON document and one PNG, bad files skipped.
 
-The JSON document (schema ``poselift.estimate``, version :data:`SCHEMA_VERSION`)::
+The JSON document (``poselift.estimate``, version :data:`SCHEMA_VERSION`; every field is
+described in ``docs/output-format.md``)::
 
-    {"schema": "poselift.estimate", "version": 1,
+    {"format": "poselift.estimate", "version": 2,
      "image": {"path": str, "width": px, "height": px},
      "joint_names": [17 H36M names], "bones": [[child, parent], ...],
-     "settings": {"stages": T, "fusion_weight": w, "sigma_cells": s, "height_mm": h|null, "fast": bool,
+     "blazepose_joint_names": [33 names],
+     "settings": {"rounds": T, "fusion_weight": w, "sigma_cells": s, "height_mm": h|null, "fast": bool,
                   "prior": str, "learned_stages": path|null},
      "people": [{
         "score": detector score x presence, "box": [x0, y0, x1, y1] px,
@@ -15,34 +17,33 @@ The JSON document (schema ``poselift.estimate``, version :data:`SCHEMA_VERSION`)
         "angle_deg": ground-plane rotation, "component": mixture component,
         "residual_px2": weighted squared 2D error of the fit, "scale_px_per_unit": s of eq. 4,
         "blazepose_33": {"joints_2d": [[x, y]] * 33, "visibility": [..] * 33},
-        "stages": [{"joints_2d": [[x, y]] * 17, "projected_2d": [[x, y]] * 17}, ...]  (with --stages)
+        "rounds": [{"joints_2d": [[x, y]] * 17, "projected_2d": [[x, y]] * 17}, ...]  (with --save-rounds)
      }, ...]}
 
 Pixels are those of the photo as a viewer shows it (EXIF orientation applied), x right,
-y down, whatever size the photo has.
+y down, whatever size the photo has. Numbers are rounded by :func:`poselift.files.rounded`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomically
+from .files import json_header, rounded, write_json
 from .images import ImageError, read_image
 from .skeleton import BLAZEPOSE33, H36M17
 
-__all__ = ["SCHEMA_VERSION", "BatchReport", "estimate_files", "document"]
+__all__ = ["SCHEMA_VERSION", "EstimateReport", "estimate_files", "document"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
-class BatchReport:
-    """What a batch did: outputs written, photos with nobody, files that failed (with why)."""
+class EstimateReport:
+    """What a run over photos did: outputs written, photos with nobody, files that failed (with why)."""
 
     written: list[tuple[Path, Path]] = field(default_factory=list)
     nobody: list[Path] = field(default_factory=list)
@@ -53,37 +54,34 @@ class BatchReport:
         return not self.nobody and not self.failed
 
 
-def _round(array: np.ndarray, digits: int) -> list:
-    return np.round(np.asarray(array, dtype=np.float64), digits).tolist()
-
-
-def document(path: Path, image_shape: tuple[int, ...], people, estimator, stages: bool) -> dict:
+def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_rounds: bool) -> dict:
     """The JSON document for one photo (see the module docstring)."""
     out = {
-        "schema": "poselift.estimate", "version": SCHEMA_VERSION,
+        **json_header("estimate", SCHEMA_VERSION),
         "image": {"path": str(path), "width": int(image_shape[1]), "height": int(image_shape[0])},
         "joint_names": list(H36M17.joints), "bones": H36M17.bones.tolist(),
         "blazepose_joint_names": list(BLAZEPOSE33.joints),
-        "settings": {"stages": estimator.stages, "fusion_weight": estimator.fusion_weight,
+        "settings": {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight,
                      "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
                      "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path},
         "people": [],
     }
     for person in people:
         entry = {
-            "score": round(person.score, 4), "box": _round(person.box, 1),
-            "joints_2d": _round(person.joints_2d, 2), "confidence": _round(person.confidence, 3),
-            "source": list(person.source), "joints_3d_mm": _round(person.pose_3d, 1),
-            "angle_deg": round(float(np.degrees(person.lifted.angle)), 2),
+            "score": rounded(person.score, "fraction"), "box": rounded(person.box, "px"),
+            "joints_2d": rounded(person.joints_2d, "px"), "confidence": rounded(person.confidence, "fraction"),
+            "source": list(person.source), "joints_3d_mm": rounded(person.pose_3d, "mm"),
+            "angle_deg": rounded(np.degrees(person.lifted.angle), "deg"),
             "component": int(person.lifted.component),
-            "residual_px2": round(float(person.lifted.residual), 3),
-            "scale_px_per_unit": round(float(person.lifted.scale), 4),
-            "blazepose_33": {"joints_2d": _round(person.blazepose_2d, 2),
-                             "visibility": _round(person.blazepose_visibility, 3)},
+            "residual_px2": rounded(person.lifted.residual, "px2"),
+            "scale_px_per_unit": rounded(person.lifted.scale, "scale"),
         }
-        if stages:
-            entry["stages"] = [{"joints_2d": _round(s.joints_2d, 2), "projected_2d": _round(s.projected_2d, 2)}
-                               for s in person.stages]
+        if person.detector is not None:
+            entry["blazepose_33"] = {"joints_2d": rounded(person.detector.keypoints_2d, "px"),
+                                     "visibility": rounded(person.detector.visibility, "fraction")}
+        if save_rounds:
+            entry["rounds"] = [{"joints_2d": rounded(r.joints_2d, "px"), "projected_2d": rounded(r.projected_2d, "px")}
+                               for r in person.rounds]
         out["people"].append(entry)
     return out
 
@@ -100,19 +98,20 @@ def _output_paths(files: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
 
 
 def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int | None = None,
-                   stages: bool = False, progress: bool = True) -> BatchReport:
+                   save_rounds: bool = False, progress: bool = True) -> EstimateReport:
     """Estimate every photo in ``files``, writing ``<stem>.json`` and ``<stem>.png`` into ``out_dir``.
 
     A file that cannot be read is reported on stderr and skipped. A photo with nobody in it
     gets its JSON (with an empty list of people) and PNG, and is reported too. With
-    ``stages``, the JSON has per-stage 2D joints and ``<stem>_stages.png`` shows the
-    beliefs per stage (like the paper's figure 3). Each output file is written atomically.
+    ``save_rounds``, the JSON has each refinement round's 2D joints and ``<stem>_rounds.png``
+    shows the beliefs of each round (like the paper's figure 3). Each output file is written
+    atomically.
     """
     from tqdm import tqdm
 
-    from .visualize import estimate_figure, save_figure, stages_figure
+    from .visualize import estimate_figure, rounds_figure, save_figure
 
-    report = BatchReport()
+    report = EstimateReport()
     bar = tqdm(list(zip(files, _output_paths(files, out_dir))), desc="estimate", unit="photo",
                disable=not progress or len(files) < 2, file=sys.stderr)
     for path, (json_path, png_path) in bar:
@@ -123,11 +122,10 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
             report.failed.append((path, str(error)))
             tqdm.write(f"poselift: skipped {error}", file=sys.stderr)
             continue
-        payload = json.dumps(document(path, image.shape, people, estimator, stages), indent=1)
-        write_atomically(json_path, lambda tmp, text=payload: Path(tmp).write_text(text))
+        write_json(json_path, document(path, image.shape, people, estimator, save_rounds))
         save_figure(estimate_figure(image, people, H36M17), png_path)
-        if stages and people:
-            save_figure(stages_figure(people, H36M17), png_path.with_name(png_path.stem + "_stages.png"))
+        if save_rounds and people:
+            save_figure(rounds_figure(people, H36M17), png_path.with_name(png_path.stem + "_rounds.png"))
         report.written.append((json_path, png_path))
         if not people:
             report.nobody.append(path)

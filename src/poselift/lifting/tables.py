@@ -1,4 +1,4 @@
-"""Solver matrices and the angle search of section 5.3 (used by :mod:`poselift.lifting`).
+"""Solver matrices and the angle search of section 5.3 (used by :class:`poselift.lifting.Lifter`).
 
 For a fixed component and angle, eq. 4 is ridge regression in ``z = (s, s a)``. With the
 design ``A = Pi E R [mu, e]`` (2L x (J+1)), joint weights ``W`` (with weighted centring,

@@ -1,0 +1,62 @@
+"""What every command shares: option types, checks made before any work, the prior to use."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["positive_int", "writable_output", "output_folder", "load_prior", "add_prior_option",
+           "DeprecatedAlias"]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def writable_output(path: Path) -> Path:
+    """``path``, if it can be written (its folder exists and is writable): checked before any work."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"{parent}: output folder does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"{parent}: output folder is not writable")
+    return path
+
+
+def output_folder(path: str | Path) -> Path:
+    """The folder ``path``, created if missing; checked writable before any work."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    writable_output(folder / "probe")
+    return folder
+
+
+def load_prior(path: str | None):
+    """The prior in ``path``, or the shipped one."""
+    from ..prior.model import PosePrior
+
+    return PosePrior.load(path) if path else PosePrior.default()
+
+
+def add_prior_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prior", help="a prior .npz (default: the shipped one)")
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name kept for one release: stores into the new option and says so on stderr."""
+
+    def __init__(self, option_strings, dest, new_name: str, **kwargs):
+        self.new_name = new_name
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"poselift: {option_string} is deprecated, use {self.new_name}", file=sys.stderr)
+        setattr(namespace, self.dest, True if self.nargs == 0 else values)

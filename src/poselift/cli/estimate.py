@@ -1,0 +1,65 @@
+"""``poselift estimate``: 2D and 3D pose of everyone in photos (section 5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import DeprecatedAlias, add_prior_option, load_prior, output_folder, positive_int
+
+__all__ = ["add_parser", "add_estimator_options", "build_estimator"]
+
+
+def add_parser(commands) -> None:
+    estimate = commands.add_parser("estimate", help="2D and 3D pose of everyone in photos (paper section 5)")
+    estimate.add_argument("paths", nargs="+", help="photos, or folders of photos")
+    estimate.add_argument("--out", default="poselift-output", help="folder for the JSON and PNG files")
+    estimate.add_argument("--save-rounds", action="store_true",
+                          help="also write each refinement round (JSON, and a figure like the paper's figure 3)")
+    estimate.add_argument("--stages", dest="save_rounds", nargs=0, action=DeprecatedAlias, new_name="--save-rounds")
+    estimate.add_argument("--max-people", type=positive_int, help="keep at most N people, most prominent first")
+    estimate.add_argument("--height-mm", type=float, help="size the 3D poses for a person this tall")
+    add_estimator_options(estimate)
+    estimate.add_argument("--quiet", action="store_true", help="no progress bar")
+    estimate.set_defaults(run=run)
+
+
+def add_estimator_options(parser: argparse.ArgumentParser) -> None:
+    """The photo pipeline's options (:class:`poselift.Estimator`), for ``estimate`` and ``evaluate lsp``."""
+    from ..estimator import DEFAULT_FUSION_WEIGHT, DEFAULT_ROUNDS
+
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                        help="lift-project-fuse rounds before the final lift")
+    parser.add_argument("--refine-stages", dest="rounds", type=int, action=DeprecatedAlias, new_name="--rounds")
+    parser.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT,
+                        help="w of eq. 7: the share of the CNN's belief in each fused map")
+    parser.add_argument("--fast", action="store_true", help="fewer network runs, a little less accurate")
+    parser.add_argument("--learned-stages", nargs="?", const=True, metavar="STAGES_PT",
+                        help="run the stages trained on top of BlazePose first: the shipped ones, or a "
+                             "stages.pt of poselift train")
+    add_prior_option(parser)
+
+
+def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
+    """The :class:`poselift.Estimator` of the options of :func:`add_estimator_options`, sizing
+    people ``height_mm`` tall (default: the prior's mean size)."""
+    from ..estimator import Estimator
+
+    return Estimator(load_prior(args.prior), rounds=args.rounds, fusion_weight=args.fusion_weight,
+                     height_mm=height_mm, fast=args.fast, learned_stages=args.learned_stages)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..estimate_output import estimate_files
+    from ..images import list_images
+
+    files = list_images(args.paths)
+    out_dir = output_folder(args.out)
+    report = estimate_files(files, out_dir, build_estimator(args, args.height_mm), max_people=args.max_people,
+                            save_rounds=args.save_rounds, progress=not args.quiet)
+    for json_path, png_path in report.written:
+        print(f"wrote {json_path} and {png_path}")
+    if report.failed or report.nobody:
+        print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
+              f"{len(report.nobody)} had nobody in them", file=sys.stderr)
+    return 0 if report.ok else 1

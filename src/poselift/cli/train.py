@@ -1,0 +1,97 @@
+"""``poselift train``: the network of section 5 on LSP, with 2D labels only."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..files import json_header, write_json
+from .common import add_prior_option, load_prior, output_folder, positive_int
+
+__all__ = ["SCHEMA_VERSION", "add_parser"]
+
+SCHEMA_VERSION = 1
+"""Version of the ``poselift.training-evaluation`` JSON document (docs/output-format.md)."""
+
+
+def add_parser(commands) -> None:
+    trainer = commands.add_parser(
+        "train", help="train the network of section 5 on LSP: stages on top of BlazePose, or CPM from the image",
+        description="Defaults depend on --config: blazepose (3 stages, width 32, 5x5 kernels, depth 3, residual, "
+                    "Adam 1e-3, 3 epochs) or cpm (368-pixel input, 6 stages, CPM's widths and 7x7 kernels, SGD "
+                    "6e-5 with momentum 0.9, flips and random scale/turn/shift, 100 epochs). LSP im0801-im1000 "
+                    "are held out and evaluated after every epoch.")
+    trainer.add_argument("--config", choices=["blazepose", "cpm"], default="blazepose")
+    trainer.add_argument("--out", required=True, help="folder for checkpoint.pt, log.jsonl, stages.pt")
+    trainer.add_argument("--data", help="data folder holding lsp/ and lspet/ (default: ../shared/data)")
+    trainer.add_argument("--cache", help="blazepose: folder for BlazePose's outputs (default: ~/.cache/poselift)")
+    add_prior_option(trainer)
+    trainer.add_argument("--lifting", choices=["subgradient", "forward", "off"], default="forward",
+                         help="3D layers between stages: with gradients, forward only, or none")
+    trainer.add_argument("--stages", type=positive_int, help="stages, the first included")
+    trainer.add_argument("--width", type=positive_int, help="channels of the stages (cpm: 128 is CPM's trunk)")
+    trainer.add_argument("--kernel", type=positive_int)
+    trainer.add_argument("--depth", type=positive_int)
+    trainer.add_argument("--input-size", type=positive_int, help="cpm: side of the crop in pixels (368)")
+    trainer.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                         help="mirror examples left/right at random (cpm: on, blazepose: off)")
+    trainer.add_argument("--epochs", type=positive_int)
+    trainer.add_argument("--batch-size", type=positive_int)
+    trainer.add_argument("--optimizer", choices=["sgd", "adam"], help="sgd uses --momentum (the paper's)")
+    trainer.add_argument("--lr", type=float)
+    trainer.add_argument("--momentum", type=float)
+    trainer.add_argument("--fusion-lr-factor", type=float,
+                         help="the fusion weights w learn this many times faster (blazepose: 100, cpm: 1)")
+    trainer.add_argument("--seed", type=int)
+    trainer.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                         help="cuda: rank r of torchrun uses GPU LOCAL_RANK and nccl")
+    trainer.add_argument("--workers", type=int, default=0, help="processes loading data (0: this one)")
+    trainer.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
+    trainer.add_argument("--quiet", action="store_true", help="no progress bars")
+    trainer.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ..datasets.paths import data_root
+    from ..training import TrainSettings, evaluate_stages, load_stages, train
+    from ..training.split import HELD_OUT_FROM, training_sets
+
+    settings = TrainSettings.defaults(
+        args.config, stages=args.stages, lifting=args.lifting, width=args.width, kernel=args.kernel,
+        depth=args.depth, input_size=args.input_size, flip=args.flip, epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
+        fusion_lr_factor=args.fusion_lr_factor, seed=args.seed)
+    settings.check()
+    if args.workers < 0:
+        raise ValueError(f"--workers must be 0 or more, got {args.workers}")
+    out_dir = output_folder(args.out)
+    prior = load_prior(args.prior)
+    sets = training_sets(settings, Path(args.data) if args.data else data_root(),
+                         Path(args.cache) if args.cache else None, not args.quiet)
+    settings.unlabelled_joints = sets.unlabelled_joints
+    passed = f"; never labelled, passed through: {', '.join(settings.unlabelled_joints)}" \
+        if settings.unlabelled_joints else ""
+    print(f"poselift: training {settings.config} on {len(sets.training)} people, {len(sets.held_out)} held out{passed}",
+          file=sys.stderr)
+    _, log = train(sets.training, prior, settings, out_dir, resume=args.resume, progress=not args.quiet,
+                   joint_set=sets.joint_set, held_out=sets.held_out, device=args.device, workers=args.workers)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 writes the files and the table
+    last = log[-1]
+    if "held_out_pixel_error" in last:  # the final weights, evaluated after the last epoch
+        result = {"examples": len(sets.held_out), "pck": last["held_out_pck"],
+                  "pixel_error": last["held_out_pixel_error"]}
+    else:  # a checkpoint from before the log held pixel errors
+        result = evaluate_stages(load_stages(out_dir / "stages.pt", prior), sets.held_out, workers=args.workers)
+    result.update(settings=asdict(settings), held_out=f"LSP im{HELD_OUT_FROM:04d}-im1000", log=log)
+    write_json(out_dir / "evaluation.json", {**json_header("training-evaluation", SCHEMA_VERSION), **result})
+    first = " (BlazePose)" if settings.config == "blazepose" else ""
+    print(f"held-out LSP im{HELD_OUT_FROM:04d}-im1000 ({result['examples']} people): stage, PCK@0.2, pixel error")
+    for t, (pck, px) in enumerate(zip(result["pck"], result["pixel_error"])):
+        print(f"  {t + 1}{first if t == 0 else ''}: {100 * pck:.1f}% {px:.2f} px")
+    print(f"wrote {out_dir / 'stages.pt'}, {out_dir / 'log.jsonl'} and {out_dir / 'evaluation.json'}")
+    return 0
