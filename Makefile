@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test prior stages benchmarks clean
+.PHONY: demo test lint prior stages benchmarks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,16 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/poselift estimate examples/astronaut.png --out $(OUT) --stages
+	$(BIN)/poselift estimate examples/astronaut.png --out $(OUT) --save-rounds
 	@echo "demo output: $(OUT)/astronaut.json (2D and 3D joints), $(OUT)/astronaut.png (the picture)," \
-		"$(OUT)/astronaut_stages.png (belief maps per stage)"
+		"$(OUT)/astronaut_rounds.png (belief maps per refinement round)"
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+# Every test (the slow ones too) and the linter; PYTEST_ARGS adds options (e.g. --durations=20).
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 
 # Re-create the shipped prior from Human3.6M (needs ../shared/data).
 prior: $(STAMP)

@@ -71,6 +71,29 @@ def test_save_load_round_trip(small_prior, tmp_path):
     assert list(tmp_path.iterdir()) == [path]  # no temporary left behind
 
 
+def _rewrite_header(path, **changes):
+    """Rewrite the JSON header of a saved prior file with ``changes``; the arrays stay as they are."""
+    import json
+
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = {**json.loads(str(arrays.pop("header"))), **changes}
+    np.savez(path, header=np.array(json.dumps(header)), **arrays)
+
+
+def test_a_version_1_file_with_the_old_header_still_loads(small_prior, tmp_path):
+    path = tmp_path / "old.npz"
+    small_prior.prior.save(path)
+    _rewrite_header(path, format="poselift-prior", version=1)
+    np.testing.assert_array_equal(PosePrior.load(path).bases, small_prior.prior.bases)
+    _rewrite_header(path, format="poselift.prior", version=1)  # the new name was never written as version 1
+    with pytest.raises(ValueError, match="prior format version 1, this poselift reads 2"):
+        PosePrior.load(path)
+    _rewrite_header(path, format="poselift.prior", version=3)
+    with pytest.raises(ValueError, match="prior format version 3"):
+        PosePrior.load(path)
+
+
 def test_corrupt_and_foreign_files_fail_clearly(small_prior, tmp_path):
     truncated = tmp_path / "truncated.npz"
     small_prior.prior.save(truncated)

@@ -36,7 +36,7 @@ from .files import json_header, rounded, write_json
 from .images import ImageError, read_image
 from .skeleton import BLAZEPOSE33, H36M17
 
-__all__ = ["SCHEMA_VERSION", "EstimateReport", "estimate_files", "document"]
+__all__ = ["SCHEMA_VERSION", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
 
 SCHEMA_VERSION = 2
 
@@ -86,24 +86,56 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
     return out
 
 
-def _output_paths(files: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
-    """(json, png) per file; photos that share a name get -2, -3 ... so none overwrites another."""
-    seen: dict[str, int] = {}
-    paths = []
+@dataclass(frozen=True)
+class Outputs:
+    """Where one photo's results go: ``<name>.json``, ``<name>.png`` and, with rounds, ``<name>_rounds.png``."""
+
+    json: Path
+    png: Path
+    rounds_png: Path
+
+    @classmethod
+    def named(cls, out_dir: Path, name: str) -> "Outputs":
+        return cls(out_dir / f"{name}.json", out_dir / f"{name}.png", out_dir / f"{name}_rounds.png")
+
+    def paths(self) -> tuple[Path, Path, Path]:
+        return self.json, self.png, self.rounds_png
+
+
+def output_names(files: list[Path], out_dir: Path) -> list[Outputs]:
+    """Each photo's own :class:`Outputs` in ``out_dir``, made deterministically from the list of photos.
+
+    The name is the photo's stem (``a.jpg`` -> ``a.json``, ``a.png``); where photos of one
+    stem differ in the extension (``a.jpg`` and ``a.png``), their file names with it
+    (``a.jpg.json``, ``a.png.json``); where a name is still taken (the same file name in two
+    folders), or one of its outputs would be another output or any input photo itself,
+    ``-2``, ``-3`` ... is added, in the photos' order. So no output overwrites another or a photo.
+    """
+    names_of_stem: dict[str, set[str]] = {}
     for f in files:
-        count = seen[f.stem] = seen.get(f.stem, 0) + 1
-        stem = f.stem if count == 1 else f"{f.stem}-{count}"
-        paths.append((out_dir / f"{stem}.json", out_dir / f"{stem}.png"))
-    return paths
+        names_of_stem.setdefault(f.stem, set()).add(f.name)
+    inputs = {f.resolve() for f in files}
+    taken: set[Path] = set()
+    outputs = []
+    for f in files:
+        base = f.stem if len(names_of_stem[f.stem]) == 1 else f.name
+        name, count = base, 1
+        while any(p in taken or p.resolve() in inputs for p in Outputs.named(out_dir, name).paths()):
+            count += 1
+            name = f"{base}-{count}"
+        chosen = Outputs.named(out_dir, name)
+        taken.update(chosen.paths())
+        outputs.append(chosen)
+    return outputs
 
 
 def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int | None = None,
                    save_rounds: bool = False, progress: bool = True) -> EstimateReport:
-    """Estimate every photo in ``files``, writing ``<stem>.json`` and ``<stem>.png`` into ``out_dir``.
+    """Estimate every photo in ``files``, writing each one's :class:`Outputs` (:func:`output_names`) into ``out_dir``.
 
     A file that cannot be read is reported on stderr and skipped. A photo with nobody in it
     gets its JSON (with an empty list of people) and PNG, and is reported too. With
-    ``save_rounds``, the JSON has each refinement round's 2D joints and ``<stem>_rounds.png``
+    ``save_rounds``, the JSON has each refinement round's 2D joints and ``<name>_rounds.png``
     shows the beliefs of each round (like the paper's figure 3). Each output file is written
     atomically.
     """
@@ -112,9 +144,9 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
     from .visualize import estimate_figure, rounds_figure, save_figure
 
     report = EstimateReport()
-    bar = tqdm(list(zip(files, _output_paths(files, out_dir))), desc="estimate", unit="photo",
+    bar = tqdm(list(zip(files, output_names(files, out_dir))), desc="estimate", unit="photo",
                disable=not progress or len(files) < 2, file=sys.stderr)
-    for path, (json_path, png_path) in bar:
+    for path, outputs in bar:
         try:
             image = read_image(path)
             people = estimator.estimate(image, max_people=max_people)
@@ -122,11 +154,11 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
             report.failed.append((path, str(error)))
             tqdm.write(f"poselift: skipped {error}", file=sys.stderr)
             continue
-        write_json(json_path, document(path, image.shape, people, estimator, save_rounds))
-        save_figure(estimate_figure(image, people, H36M17), png_path)
+        write_json(outputs.json, document(path, image.shape, people, estimator, save_rounds))
+        save_figure(estimate_figure(image, people, H36M17), outputs.png)
         if save_rounds and people:
-            save_figure(rounds_figure(people, H36M17), png_path.with_name(png_path.stem + "_rounds.png"))
-        report.written.append((json_path, png_path))
+            save_figure(rounds_figure(people, H36M17), outputs.rounds_png)
+        report.written.append((outputs.json, outputs.png))
         if not people:
             report.nobody.append(path)
             tqdm.write(f"poselift: {path}: nobody found", file=sys.stderr)

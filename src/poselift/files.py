@@ -38,9 +38,15 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_path)``, then rename the result onto ``path``.
 
     The temporary file lies in the same folder (so the rename is atomic) and is removed if
-    ``write`` fails; the final file gets the usual permissions (0644 less the umask).
+    ``write`` fails; the final file gets the usual permissions (0644 less the umask). Only a
+    regular file is ever replaced.
+
+    Raises:
+        OSError: ``path`` exists and is not a regular file (a folder, a device, a pipe ...).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise OSError(f"{path}: exists and is not a regular file; not replacing it")
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:

@@ -119,7 +119,8 @@ def read_keypoints(path: str | Path, fmt: str, joint_set: str = "h36m17") -> Key
         if not isinstance(people, list):
             raise ValueError(f"{path}: not OpenPose JSON (expected a 'people' list)")
         for i, person in enumerate(people):
-            triplets = _triplets(path, person.get("pose_keypoints_2d", []), len(OPENPOSE25), f"person {i}'s pose_keypoints_2d")
+            triplets = _triplets(path, person.get("pose_keypoints_2d", []), len(OPENPOSE25),
+                                 f"person {i}'s pose_keypoints_2d")
             rows.append(np.column_stack([triplets[:, :2], np.clip(triplets[:, 2], 0, 1)]))
             labels.append(str(i))
         name = OPENPOSE25.name

@@ -20,7 +20,10 @@ def positive_int(text: str) -> int:
 
 
 def writable_output(path: Path) -> Path:
-    """``path``, if it can be written (its folder exists and is writable): checked before any work."""
+    """``path``, if it can be written (its folder exists and is writable, and it is not a folder,
+    device or pipe): checked before any work."""
+    if path.exists() and not path.is_file():
+        raise OSError(f"{path}: exists and is not a regular file; not replacing it")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise FileNotFoundError(f"{parent}: output folder does not exist")

@@ -210,7 +210,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Intersection over union of a (4,) x0, y0, x1, y1 box with each of (..., 4) boxes: (...)."""
-    inter = np.prod(np.clip(np.minimum(box[2:], boxes[..., 2:]) - np.maximum(box[:2], boxes[..., :2]), 0, None), axis=-1)
+    overlap = np.minimum(box[2:], boxes[..., 2:]) - np.maximum(box[:2], boxes[..., :2])
+    inter = np.prod(np.clip(overlap, 0, None), axis=-1)
     area = np.prod(np.clip(boxes[..., 2:] - boxes[..., :2], 0, None), axis=-1)
     union = np.prod(np.clip(box[2:] - box[:2], 0, None)) + area - inter
     return inter / np.maximum(union, 1e-12)

@@ -146,7 +146,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             if camera.name in spec.cameras:
                 jobs += [(subject, seq, camera, poses[seq], inputs, input_set) for seq in sorted(keep)]
     lifters: dict[tuple[str, str], Lifter] = {}
-    for subject, sequence, camera, world, inputs, input_set in tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}"):
+    jobs = tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}")
+    for subject, sequence, camera, world, inputs, input_set in jobs:
         world = world[:: spec.step].astype(np.float64)
         truth = camera.world_to_camera(world)
         if inputs is None:

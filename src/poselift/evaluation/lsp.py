@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.lsp import load_lsp
-from .metrics import PCK_FRACTION, pck_hits, torso_size
 from ..skeleton import BLAZEPOSE33, H36M17, LSP14, convert
+from .metrics import PCK_FRACTION, pck_hits, torso_size
 
 __all__ = ["LIMB_JOINTS", "METHODS", "POSTURES", "evaluate_lsp", "format_lsp_table"]
 

@@ -62,8 +62,8 @@ def torso_size(points: np.ndarray, joint_set: JointSet) -> np.ndarray:
     if "right_shoulder" not in joint_set or "left_hip" not in joint_set:
         raise ValueError(f"{joint_set.name} has no right shoulder or left hip to measure the torso by")
     points = np.asarray(points, dtype=np.float64)
-    return np.linalg.norm(points[..., joint_set.index("right_shoulder"), :] - points[..., joint_set.index("left_hip"), :],
-                          axis=-1)
+    right_shoulder, left_hip = joint_set.index("right_shoulder"), joint_set.index("left_hip")
+    return np.linalg.norm(points[..., right_shoulder, :] - points[..., left_hip, :], axis=-1)
 
 
 def pck_hits(errors: np.ndarray, torso: np.ndarray) -> np.ndarray:

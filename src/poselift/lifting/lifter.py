@@ -9,13 +9,13 @@ eq. 4 with per-joint weights ``w``::
 
 Pi is weak perspective (image y down), E an optional known camera rotation. The first
 prior term is the PPCA posterior's (g = 1; :data:`DEFAULT_REGULARIZATION` by default): the
-coefficients' Gaussian prior in the units of the data term, so the answer does not depend on the size of the person in pixels. The second,
-a weak Gaussian prior on the scale around ``s_k``, the scale at which the component's mean
-pose would cover the 2D points (W: the summed weights), is not in the paper: without it the
-reparameterisation below lets ``s`` shrink towards 0 while ``a = (s a) / s`` explodes, which
-happens on noisy detections. For a fixed rotation and component the problem is linear
-ridge regression in ``z = (s, s a)`` (the paper's footnote 3); ``t`` is removed by
-(weighted) centring. 2D poses are first centred and scaled to unit spread.
+coefficients' Gaussian prior in the units of the data term, so the answer does not depend on
+the size of the person in pixels. The second, a weak Gaussian prior on the scale around
+``s_k``, the scale at which the component's mean pose would cover the 2D points (W: the
+summed weights), is not in the paper: without it the reparameterisation below lets ``s``
+shrink towards 0 while ``a = (s a) / s`` explodes, which happens on noisy detections. For a
+fixed rotation and component the problem is linear ridge regression in ``z = (s, s a)`` (the
+paper's footnote 3); ``t`` is removed by (weighted) centring. 2D poses are first centred and scaled to unit spread.
 
 The best coarse angle is refined on a finer grid around it (:data:`REFINE_STEPS` per
 coarse step). Speed: frames sharing a weight pattern are searched with the tables of
@@ -40,7 +40,8 @@ from ..prior.model import PosePrior
 from .individual import Solutions, solve_individually
 from .tables import Bank, SearchTables, search_tables, solve_matrices
 
-__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted", "Lifter", "lift"]
+__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted",
+           "Lifter", "lift"]
 
 DEFAULT_ANGLES = 80
 """Ground-plane angles searched (section 5.3: "checking 80 locations")."""
@@ -114,7 +115,8 @@ class Lifter:
         if angles < 1:
             raise ValueError(f"need at least one angle, got {angles}")
         if regularization < 0 or scale_prior < 0:
-            raise ValueError(f"regularization and scale_prior must be non-negative, got {regularization}, {scale_prior}")
+            raise ValueError(f"regularization and scale_prior must be non-negative, got {regularization}, "
+                             f"{scale_prior}")
         self.scale_prior = float(scale_prior)
         self.prior = prior
         self.refine = max(int(refine), 1)
@@ -162,7 +164,8 @@ class Lifter:
     def solver_matrices(self, weights: np.ndarray, angles: np.ndarray) -> Bank:
         """The :class:`~poselift.lifting.tables.Bank` of a weight pattern (L,) for every
         component at the angles (A,) in radians: the form the PyTorch lifting layer searches."""
-        return solve_matrices(self._design(np.asarray(angles, dtype=np.float64)), weights, self._precision[:, None], self.scale_prior)
+        design = self._design(np.asarray(angles, dtype=np.float64))
+        return solve_matrices(design, weights, self._precision[:, None], self.scale_prior)
 
     def _solve_individually(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray) -> Solutions:
         """Frames (n,) with weights (n, L) of their own: :func:`~poselift.lifting.individual.solve_individually`."""

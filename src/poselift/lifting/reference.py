@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
-from .lifter import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR
 from ..prior.model import PosePrior
+from .lifter import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR
 
 __all__ = ["lift_reference"]
 

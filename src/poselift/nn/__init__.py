@@ -7,4 +7,5 @@ from .network import LIFTING_MODES, LiftingNetwork, stage_losses
 from .stages import BeliefStage, CpmFeatures, FirstStage, ImageFeatures
 
 __all__ = ["LiftingLayer", "TorchLifted", "BeliefArgmax", "ProjectedBeliefs", "Fusion", "render_gaussians",
-           "LiftingNetwork", "LIFTING_MODES", "stage_losses", "CpmFeatures", "ImageFeatures", "FirstStage", "BeliefStage"]
+           "LiftingNetwork", "LIFTING_MODES", "stage_losses", "CpmFeatures", "ImageFeatures", "FirstStage",
+           "BeliefStage"]

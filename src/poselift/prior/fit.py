@@ -90,7 +90,8 @@ def fit_prior(poses_world: np.ndarray, joint_set: str | JointSet = "h36m17", n_c
     seconds = {}
 
     t0 = time.perf_counter()
-    with tqdm(total=n_basis - 1 + ALIGNMENT_FINAL_SWEEPS, desc="aligning (4.1)", disable=not progress, unit="sweep") as bar:
+    sweeps = n_basis - 1 + ALIGNMENT_FINAL_SWEEPS
+    with tqdm(total=sweeps, desc="aligning (4.1)", disable=not progress, unit="sweep") as bar:
         def on_sweep(size, objective):
             bar.set_postfix(basis=size, nll=f"{objective:.2f}")
             bar.update()

@@ -26,10 +26,12 @@ from .ppca import PPCA
 
 __all__ = ["FORMAT_VERSION", "DEFAULT_PRIOR_PATH", "PosePrior", "to_model_space", "check_poses"]
 
-FORMAT_VERSION = 1
-"""Version of the ``.npz`` layout written by :meth:`PosePrior.save`."""
+FORMAT_VERSION = 2
+"""Version of the ``.npz`` file written by :meth:`PosePrior.save` (2: the ``poselift.prior``
+header; version 1 files, whose header said ``poselift-prior``, hold the same arrays and are read too)."""
 
 _FORMAT = json_header("prior", FORMAT_VERSION)["format"]
+_READABLE = {(_FORMAT, FORMAT_VERSION), ("poselift-prior", 1)}  # (format, version) pairs load() reads
 
 DEFAULT_PRIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "h36m_prior.npz"
 """The shipped prior, fitted on Human3.6M S1, S5, S6, S7, S8 (``make prior`` re-creates it)."""
@@ -216,10 +218,11 @@ class PosePrior:
                 arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in _ARRAYS}
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
             raise ValueError(f"{path}: not a poselift prior file ({type(err).__name__}: {err})") from err
-        if not isinstance(header, dict) or header.get("format") != _FORMAT:
+        if not isinstance(header, dict) or header.get("format") not in {f for f, _ in _READABLE}:
             raise ValueError(f"{path}: not a poselift prior file (no {_FORMAT} header)")
-        if header.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: prior format version {header.get('version')}, this poselift reads {FORMAT_VERSION}")
+        if (header.get("format"), header.get("version")) not in _READABLE:
+            raise ValueError(f"{path}: prior format version {header.get('version')}, "
+                             f"this poselift reads {FORMAT_VERSION}")
         joint_set = get_joint_set(header.get("joint_set", "?"))
         k, num_joints = len(arrays["weights"]), len(joint_set)
         means, bases = arrays["means"], arrays["bases"]
@@ -230,7 +233,8 @@ class PosePrior:
                 raise ValueError(f"{path}: array {name!r} has shape {arrays[name].shape}, expected {shape}")
         if not all(np.all(np.isfinite(a)) for a in arrays.values()):
             raise ValueError(f"{path}: prior arrays hold NaN or infinite values")
-        if np.any(arrays["noise"] <= 0) or np.any(arrays["variances"] <= 0) or not np.isclose(arrays["weights"].sum(), 1):
+        positive = np.all(arrays["noise"] > 0) and np.all(arrays["variances"] > 0)
+        if not positive or not np.isclose(arrays["weights"].sum(), 1):
             raise ValueError(f"{path}: prior variances must be positive and weights sum to one")
         return cls(joint_set, means, bases, arrays["variances"], arrays["noise"], arrays["weights"],
                    float(header["size_mm"]), header.get("metadata", {}))

@@ -6,7 +6,7 @@ that inference never imports this package.
 
 from ..nn.models import BlazePoseStages, CpmNetwork, build_model, load_stages
 from ..nn.settings import CONFIGS, TrainSettings
-from .data import Examples, ExampleDataset, build_examples, load_examples, save_examples
+from .data import ExampleDataset, Examples, build_examples, load_examples, save_examples
 from .loop import evaluate_stages, train
 from .photos import LabelledPhotos, PhotoCrops, lsp_photos
 

@@ -25,10 +25,10 @@ import torch
 
 from ..datasets.lsp import LspSet
 from ..detectors.blazepose import HEATMAP_SIZE, LANDMARK_SIZE
-from ..evaluation.metrics import torso_size
 from ..detectors.blazepose_joints import BLAZEPOSE_INDEX, CELL_PX, SHARED_JOINTS
-from ..nn.models import PATCH_SIZE
+from ..evaluation.metrics import torso_size
 from ..files import write_atomically
+from ..nn.models import PATCH_SIZE
 from ..skeleton import BLAZEPOSE33, LSP14
 
 __all__ = ["Examples", "ExampleDataset", "build_examples", "load_examples", "save_examples"]
@@ -119,8 +119,8 @@ def build_examples(data: LspSet, blazepose, progress: bool = True) -> tuple[Exam
             missed += 1
             continue
         truth = data.joints[i, np.maximum(_LSP, 0)]
-        person = min(people, key=lambda p: np.median(np.linalg.norm(p.keypoints[BLAZEPOSE_INDEX][labelled] - truth[labelled],
-                                                                     axis=1)))
+        person = min(people, key=lambda p: np.median(
+            np.linalg.norm(p.keypoints[BLAZEPOSE_INDEX][labelled] - truth[labelled], axis=1)))
         to_crop = person.crop.crop_from_image(LANDMARK_SIZE)
         cells = (truth @ to_crop[:, :2].T + to_crop[:, 2]) / CELL_PX
         rows.append((cv2.resize(person.patch, (PATCH_SIZE, PATCH_SIZE), interpolation=cv2.INTER_AREA),

@@ -28,8 +28,8 @@ from ..beliefs import argmax_subpixel
 from ..evaluation.metrics import pck_hits
 from ..files import write_atomically
 from ..nn.beliefs import Fusion, render_gaussians
-from ..nn.network import stage_losses
 from ..nn.models import build_model, load_torch_file
+from ..nn.network import stage_losses
 from ..nn.settings import TrainSettings
 
 __all__ = ["train", "evaluate_stages"]
