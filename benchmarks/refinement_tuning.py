@@ -49,9 +49,9 @@ def main() -> None:
         if not people:
             found.append(None)
             continue
-        distance = [np.nanmedian(np.where(annotated[i, LIMBS, None],
-                                          np.abs(convert(p.keypoints, BLAZEPOSE33, LSP14).points[LIMBS] - truth[i, LIMBS]),
-                                          np.nan)) for p in people]
+        distance = [np.nanmedian(np.where(
+            annotated[i, LIMBS, None], np.abs(convert(p.keypoints, BLAZEPOSE33, LSP14).points[LIMBS] - truth[i, LIMBS]),
+            np.nan)) for p in people]
         found.append(people[int(np.nanargmin(distance))] if np.isfinite(distance).any() else people[0])
     blazepose_seconds = time.perf_counter() - start
 
@@ -70,12 +70,14 @@ def main() -> None:
             if person is not None:
                 predictions[i] = convert(estimator.refine(person).joints_2d, H36M17, LSP14).points
         pck, pixels = score(predictions)
-        rows.append({"rounds": rounds, "fusion_weight": weight, "sigma_cells": sigma, "pck": pck, "pixel_error": pixels})
+        rows.append({"rounds": rounds, "fusion_weight": weight, "sigma_cells": sigma, "pck": pck,
+                     "pixel_error": pixels})
     print(f"LSP-extended, {len(images)} images, person found in {sum(f is not None for f in found)}; "
           f"BlazePose {blazepose_seconds:.0f} s")
     print(f"{'rounds':>7}{'w':>6}{'sigma':>7}{'PCK@0.2':>9}{'px':>8}")
     for r in sorted(rows, key=lambda r: -r["pck"]):
-        print(f"{r['rounds']:>7}{r['fusion_weight']:>6.1f}{r['sigma_cells']:>7.1f}{100 * r['pck']:>8.1f}%{r['pixel_error']:>8.2f}")
+        print(f"{r['rounds']:>7}{r['fusion_weight']:>6.1f}{r['sigma_cells']:>7.1f}{100 * r['pck']:>8.1f}%"
+              f"{r['pixel_error']:>8.2f}")
     out = Path(__file__).parent / "results" / "refinement_tuning.json"
     out.write_text(json.dumps({"images": len(images), "rows": rows}, indent=1))
     print(f"wrote {out}")
