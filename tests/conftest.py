@@ -1,4 +1,6 @@
-"""Shared fixtures: the real data in ../shared/data, skipped only outside CI when absent."""
+"""Shared fixtures: the real data in ../shared/data, skipped only outside CI when absent.
+
+Plain helper functions the tests share are in helpers.py."""
 
 from __future__ import annotations
 
@@ -35,6 +37,12 @@ def small_prior(s1_poses):
     from poselift.prior.fit import fit_prior
 
     return fit_prior(s1_poses, n_components=2, n_basis=6, training_data="S1 every 20th frame")
+
+
+@pytest.fixture(scope="session")
+def prior(small_prior):
+    """The :class:`~poselift.prior.PosePrior` of ``small_prior`` (which is the fit's report)."""
+    return small_prior.prior
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from helpers import random_yaws
 from poselift.geometry import rotate_about_up
 from poselift.prior.alignment import align_poses, best_yaw, tomasi_kanade_mean, unrotate
 from poselift.prior.model import to_model_space
@@ -18,19 +19,19 @@ def facing(poses):
     return np.arctan2(hips[:, 2], hips[:, 0])
 
 
-def test_tomasi_kanade_recovers_a_pose_seen_under_random_yaws(s1_poses, rng):
+def test_tomasi_kanade_recovers_a_pose_seen_under_random_yaws(s1_poses):
     pose, _ = to_model_space(s1_poses[0], H36M17)
-    yaws = rng.uniform(-np.pi, np.pi, 300)
+    yaws = random_yaws(300, seed=1234)
     mean = tomasi_kanade_mean(rotate_about_up(np.broadcast_to(pose, (300, 17, 3)), yaws))
     rigid = PPCA(pose.ravel(), np.zeros((0, 51)), np.zeros(0), 1.0, 48)
     _, residual = best_yaw(mean[None], rigid)  # up to one rotation about y
     assert residual[0] < 1e-12  # squared distance of a unit-size pose: machine precision
 
 
-def test_best_yaw_recovers_the_rotation_of_model_poses(s1_poses, rng):
+def test_best_yaw_recovers_the_rotation_of_model_poses(s1_poses):
     poses, _ = to_model_space(s1_poses[:200], H36M17)
     model = PPCA(poses[0].ravel(), np.zeros((0, 51)), np.zeros(0), 1.0, 48)
-    yaws = rng.uniform(-np.pi, np.pi, 200)
+    yaws = random_yaws(200, seed=1234)
     found, distance = best_yaw(rotate_about_up(np.broadcast_to(poses[0], (200, 17, 3)), yaws), model)
     np.testing.assert_allclose(wrap(found - yaws), 0, atol=1e-6)
     np.testing.assert_allclose(distance, 0, atol=1e-12)
@@ -49,9 +50,8 @@ def test_best_yaw_is_exact_against_a_dense_search(s1_poses, small_prior):
 
 @pytest.fixture(scope="module")
 def yawed(s1_poses):
-    rng = np.random.default_rng(7)
     poses, _ = to_model_space(s1_poses, H36M17)
-    yaws = rng.uniform(-np.pi, np.pi, len(poses))
+    yaws = random_yaws(len(poses), seed=7)
     return poses, yaws, align_poses(poses, n_basis=4), align_poses(rotate_about_up(poses, yaws), n_basis=4)
 
 

@@ -29,7 +29,8 @@ def test_crop_maps_there_and_back(rotation):
     assert np.allclose(np.linalg.norm(corners[1] - corners[0]), 300.0)
 
 
-@pytest.mark.parametrize("top, rotation_deg", [((0, -100), 0.0), ((100, 0), -90.0), ((-100, 0), 90.0), ((0, 100), 180.0)])
+@pytest.mark.parametrize("top, rotation_deg",
+                         [((0, -100), 0.0), ((100, 0), -90.0), ((-100, 0), 90.0), ((0, 100), 180.0)])
 def test_region_turns_the_body_upright(top, rotation_deg):
     hips = np.array([200.0, 300.0])
     detection = Detection(box=np.zeros(4), score=0.9, keypoints=np.array([hips, hips + top, hips, hips]))
@@ -99,6 +100,7 @@ def test_unloadable_model_file_is_a_model_error(tmp_path):
         blazepose._interpreter(bad, 1)
 
 
+@pytest.mark.slow
 def test_find_people_on_the_three_dancers(estimator, photos):
     people = estimator.blazepose.find_people(read_image(photos / "lifting_test_image_dancers.png"))
     assert len(people) == 3
@@ -107,5 +109,6 @@ def test_find_people_on_the_three_dancers(estimator, photos):
     assert np.min(np.diff(hips_x)) > 150  # three different people, not one found twice
 
 
+@pytest.mark.slow
 def test_a_blank_image_has_nobody(estimator):
     assert estimator.blazepose.find_people(np.full((300, 400, 3), 200, np.uint8)) == []

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import lsp_folder
 from poselift.cli import main
 from poselift.skeleton import H36M17
 
 
+@pytest.mark.slow
 def test_estimate_writes_a_versioned_json_and_a_png(estimator, photos, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--quiet"]) == 0
@@ -28,6 +30,7 @@ def test_estimate_writes_a_versioned_json_and_a_png(estimator, photos, tmp_path,
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_estimate_with_save_rounds_writes_each_round_and_the_figure(estimator, photos, tmp_path):
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--save-rounds", "--quiet",
@@ -38,6 +41,7 @@ def test_estimate_with_save_rounds_writes_each_round_and_the_figure(estimator, p
     assert (out / "astronaut_rounds.png").is_file()
 
 
+@pytest.mark.slow
 def test_the_old_stage_flags_still_work_and_say_they_are_deprecated(estimator, photos, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--stages", "--quiet",
@@ -49,6 +53,7 @@ def test_the_old_stage_flags_still_work_and_say_they_are_deprecated(estimator, p
     assert "--refine-stages is deprecated, use --rounds" in error
 
 
+@pytest.mark.slow
 def test_a_bad_file_in_a_batch_is_skipped_and_the_rest_processed(estimator, photos, tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -63,6 +68,7 @@ def test_a_bad_file_in_a_batch_is_skipped_and_the_rest_processed(estimator, phot
     assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.png"]
 
 
+@pytest.mark.slow
 def test_nobody_in_the_photo_gives_an_empty_list_and_status_1(estimator, tmp_path, capsys):
     Image.fromarray(np.full((240, 320, 3), 90, np.uint8)).save(tmp_path / "wall.png")
     out = tmp_path / "out"
@@ -71,6 +77,7 @@ def test_nobody_in_the_photo_gives_an_empty_list_and_status_1(estimator, tmp_pat
     assert "nobody found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_grayscale_rgba_and_16_bit_photos_are_estimated(estimator, photos, tmp_path):
     rgb = np.asarray(Image.open(photos / "astronaut.png").convert("RGB"))
     Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(tmp_path / "rgba.png")
@@ -106,6 +113,7 @@ def test_an_output_path_that_is_a_file_fails_before_any_work(photos, tmp_path, c
     assert "is not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_photos_with_the_same_name_do_not_overwrite_each_other(estimator, photos, tmp_path):
     for sub in ("x", "y"):
         (tmp_path / sub).mkdir()
@@ -115,12 +123,9 @@ def test_photos_with_the_same_name_do_not_overwrite_each_other(estimator, photos
     assert {"p.json", "p-2.json"} <= {p.name for p in out.iterdir()}
 
 
+@pytest.mark.slow
 def test_evaluate_lsp_on_a_small_folder_writes_its_figures(estimator, data_dir, tmp_path, capsys):
-    folder = tmp_path / "lsp"
-    (folder / "images").mkdir(parents=True)
-    for i in range(1, 4):
-        shutil.copy(data_dir / "lsp" / "images" / f"im{i:04d}.jpg", folder / "images")
-    np.save(folder / "joints.npy", np.load(data_dir / "lsp" / "joints.npy")[:3])
+    folder = lsp_folder(data_dir, tmp_path, "lsp", count=3)
     assert main(["evaluate", "lsp", "--data", str(folder), "--json", str(tmp_path / "lsp.json"), "--quiet"]) == 0
     result = json.loads((tmp_path / "lsp.json").read_text())
     assert result["images"] == 3 and set(result["pck"]) == {"blazepose", "beliefs", "refined"}
@@ -136,9 +141,7 @@ def test_evaluate_lsp_on_a_small_folder_writes_its_figures(estimator, data_dir, 
 
 
 def test_evaluate_lsp_rejects_a_folder_whose_joints_do_not_match(data_dir, tmp_path, capsys):
-    folder = tmp_path / "lsp"
-    (folder / "images").mkdir(parents=True)
-    shutil.copy(data_dir / "lsp" / "images" / "im0001.jpg", folder / "images")
+    folder = lsp_folder(data_dir, tmp_path, "lsp", count=1)
     np.save(folder / "joints.npy", np.zeros((5, 14, 3)))
     assert main(["evaluate", "lsp", "--data", str(folder), "--quiet"]) == 1
     assert "expected shape (1, 14, 3)" in capsys.readouterr().err

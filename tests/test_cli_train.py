@@ -2,9 +2,9 @@
 
 import json
 
-import numpy as np
 import pytest
 
+from helpers import lsp_folder
 from poselift.cli import main
 
 
@@ -12,18 +12,15 @@ from poselift.cli import main
 def tiny_data(data_dir, tmp_path_factory):
     """A data folder of four LSP photos (two held out: im0801, im0802) and two LSP-extended ones."""
     root = tmp_path_factory.mktemp("data")
-    for name, first, count in (("lsp", 798, 4), ("lspet", 0, 2)):
-        (root / name / "images").mkdir(parents=True)
-        images = sorted((data_dir / name / "images").glob("*.jpg"))[first:first + count]
-        for image in images:
-            (root / name / "images" / image.name).symlink_to(image)
-        np.save(root / name / "joints.npy", np.load(data_dir / name / "joints.npy")[first:first + count])
+    lsp_folder(data_dir, root, "lsp", first=798, count=4)
+    lsp_folder(data_dir, root, "lspet", first=0, count=2)
     return root
 
 
 TINY = ["--width", "4", "--stages", "2", "--input-size", "64", "--batch-size", "2", "--quiet"]
 
 
+@pytest.mark.slow
 def test_a_tiny_cpm_run_writes_weights_log_and_held_out_figures(tiny_data, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--config", "cpm", "--data", str(tiny_data), "--out", str(out), "--epochs", "2",
@@ -34,6 +31,7 @@ def test_a_tiny_cpm_run_writes_weights_log_and_held_out_figures(tiny_data, tmp_p
     assert "held-out LSP im0801-im1000 (2 people)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_loader_processes_see_the_same_augmented_crops(tiny_data, tmp_path):
     """Augmentation is drawn from (seed, epoch, example): 0 or 2 loader processes train the
     same weights."""

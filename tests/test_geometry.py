@@ -4,9 +4,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from poselift.geometry import (PRIOR_FROM_WORLD, PinholeCamera, limb_size, mirror, normalise_size,
-                               procrustes_align, prior_to_world, rotate_about_up, rotation_about_up,
-                               weak_perspective, world_to_prior, wrap_angle)
+from poselift.geometry import (
+    PRIOR_FROM_WORLD,
+    PinholeCamera,
+    limb_size,
+    mirror,
+    normalise_size,
+    prior_to_world,
+    procrustes_align,
+    rotate_about_up,
+    rotation_about_up,
+    weak_perspective,
+    world_to_prior,
+    wrap_angle,
+)
 from poselift.skeleton import H36M17
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)

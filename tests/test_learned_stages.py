@@ -9,8 +9,8 @@ import torch
 from poselift.cli import main
 from poselift.estimator import Estimator
 from poselift.nn.models import SHIPPED_STAGES_PATH
-from poselift.training import BlazePoseStages, CpmNetwork, TrainSettings
 from poselift.skeleton import LSP14
+from poselift.training import BlazePoseStages, CpmNetwork, TrainSettings
 
 
 def _save(model, settings, path, joint_set=None):
@@ -18,6 +18,7 @@ def _save(model, settings, path, joint_set=None):
     return path
 
 
+@pytest.mark.slow
 def test_untrained_residual_stages_without_lifting_change_nothing(estimator, photos, small_prior, tmp_path):
     """An untrained residual stage passes its input through, so the pipeline's joints stay put:
     this checks that patch and maps reach the stages and come back in the right layout."""
@@ -29,6 +30,7 @@ def test_untrained_residual_stages_without_lifting_change_nothing(estimator, pho
     assert np.allclose(plain[0].joints_2d, staged[0].joints_2d, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_the_shipped_stages_load_and_keep_the_astronaut_in_place(estimator, photos):
     assert SHIPPED_STAGES_PATH.is_file() and SHIPPED_STAGES_PATH.stat().st_size < 2_000_000
     plain = estimator.estimate(photos / "astronaut.png")[0]
@@ -52,6 +54,7 @@ def test_a_cpm_network_or_a_bad_file_is_refused(small_prior, tmp_path):
         Estimator(small_prior.prior, learned_stages=tmp_path / "missing.pt")
 
 
+@pytest.mark.slow
 def test_estimate_with_learned_stages_from_the_command_line(estimator, photos, tmp_path, capsys):
     import json
 

@@ -1,21 +1,43 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from poselift.geometry import mirror, rotate_about_up, weak_perspective, world_to_prior
+from helpers import s1_views, tilted_camera
+from poselift.geometry import mirror, rotate_about_up, weak_perspective
 from poselift.lifting import MIN_VISIBLE_JOINTS, Lifter, lift
 from poselift.lifting.reference import lift_reference
 from poselift.skeleton import H36M17
 
+REAL_POSES = 30  # real S1 poses, spread over the subject's actions, that the properties draw from
+MODEL_POSES = 30  # noise-free poses from the prior that the rotation property draws from
 
-@pytest.fixture(scope="module")
-def prior(small_prior):
-    return small_prior.prior
+pose_index = st.integers(0, REAL_POSES - 1)
+yaws = st.floats(-np.pi, np.pi)
 
 
 @pytest.fixture(scope="module")
 def exact_lifter(prior):
     """No prior terms: the pure geometry of eq. 4, so model poses come back exactly."""
     return Lifter(prior, angles=40, regularization=0.0, scale_prior=0.0)
+
+
+@pytest.fixture(scope="module")
+def default_lifter(prior):
+    """The default lifter (prior terms on), shared by the property tests."""
+    return Lifter(prior)
+
+
+@pytest.fixture(scope="module")
+def lifter_40(prior):
+    """Prior terms on, 40 angles."""
+    return Lifter(prior, angles=40)
+
+
+@pytest.fixture(scope="module")
+def real_poses(s1_poses):
+    """(REAL_POSES, 17, 3) world-mm S1 poses, evenly spaced over ``s1_poses``."""
+    return s1_poses[:: len(s1_poses) // REAL_POSES][:REAL_POSES]
 
 
 def model_poses(prior, n, seed):
@@ -26,11 +48,10 @@ def model_poses(prior, n, seed):
     return prior.means[k] + np.einsum("nj,njlc->nlc", a, prior.bases[k]), k
 
 
-def image_points(s1_poses, count=40, scale=2.0, shift=(640.0, 360.0), yaw=0.0):
-    """Real poses seen by a level weak-perspective camera, in pixels."""
-    poses = world_to_prior(s1_poses[:count])
-    poses = poses - poses.mean(axis=1, keepdims=True)
-    return weak_perspective(rotate_about_up(poses, yaw), scale / 10) + np.array(shift)
+@pytest.fixture(scope="module")
+def model_shapes(prior):
+    """(MODEL_POSES, 17, 3) noise-free model poses in prior units."""
+    return model_poses(prior, MODEL_POSES, seed=11)[0]
 
 
 def test_model_pose_at_a_grid_angle_comes_back_within_a_millimetre(prior, exact_lifter):
@@ -57,41 +78,47 @@ def test_the_prior_terms_shrink_towards_the_mean_but_beat_it(prior):
     assert errors[0] < errors[1] < errors[2] < mean_error, (errors, mean_error)
 
 
-@pytest.mark.parametrize("steps", [1, 7, 23])
-def test_rotating_the_3d_source_about_the_vertical_rotates_the_answer(prior, exact_lifter, steps):
+@settings(max_examples=25, deadline=None)
+@given(index=st.integers(0, MODEL_POSES - 1), steps=st.integers(1, 39))
+def test_rotating_the_3d_source_about_the_vertical_rotates_the_answer(exact_lifter, model_shapes, index, steps):
     """Exact where lifting recovers the source (model poses, no prior terms): projection
     drops depth, so for other poses it holds only as far as the depth is right."""
-    shapes, _ = model_poses(prior, 30, seed=11)
+    shape = model_shapes[index:index + 1]
     turn = steps * exact_lifter.step  # a whole number of grid steps keeps the grid
-    base = exact_lifter.lift(weak_perspective(shapes, 300.0))
-    turned = exact_lifter.lift(weak_perspective(rotate_about_up(shapes, turn), 300.0))
+    base = exact_lifter.lift(weak_perspective(shape, 300.0))
+    turned = exact_lifter.lift(weak_perspective(rotate_about_up(shape, turn), 300.0))
     np.testing.assert_allclose(turned.pose_3d, rotate_about_up(base.pose_3d, turn), atol=1e-6)
     np.testing.assert_allclose(np.angle(np.exp(1j * (turned.angle - base.angle - turn))), 0, atol=1e-9)
 
 
-def test_mirrored_input_gives_the_mirrored_answer(prior, s1_poses):
-    """The prior is fitted with mirrored copies, so it is close to, not exactly, symmetric."""
-    lifter = Lifter(prior, angles=40)
-    points = image_points(s1_poses, count=100, shift=(0.0, 0.0))
-    base = lifter.lift(points)
-    flipped = lifter.lift(mirror(points, H36M17))
-    gap = np.linalg.norm(flipped.pose_3d - mirror(base.pose_3d, H36M17), axis=-1).mean(axis=-1)
-    assert np.median(gap) < 5.0, np.median(gap)
+@settings(max_examples=25, deadline=None)
+@given(index=pose_index, yaw=yaws)
+def test_mirrored_input_gives_the_mirrored_answer(lifter_40, real_poses, index, yaw):
+    """The prior is fitted with mirrored copies, so it is close to, not exactly, symmetric:
+    every pose's mirrored answer is within 5 mm (mean over the joints) of its answer mirrored."""
+    points = s1_views(real_poses[index], yaw)
+    base = lifter_40.lift(points)
+    flipped = lifter_40.lift(mirror(points, H36M17))
+    gap = np.linalg.norm(flipped.pose_3d - mirror(base.pose_3d, H36M17), axis=-1).mean()
+    assert gap < 5.0, gap
 
 
-def test_scale_and_translation_of_the_input_do_not_change_the_3d_answer(prior, s1_poses):
-    lifter = Lifter(prior)
-    a = lifter.lift(image_points(s1_poses, scale=1.0, shift=(0.0, 0.0)))
-    b = lifter.lift(image_points(s1_poses, scale=7.0, shift=(900.0, -50.0)))
+@settings(max_examples=25, deadline=None)
+@given(index=pose_index, yaw=yaws, factor=st.floats(0.05, 20.0),
+       shift=st.tuples(st.floats(-3000.0, 3000.0), st.floats(-3000.0, 3000.0)))
+def test_scale_and_translation_of_the_input_do_not_change_the_3d_answer(default_lifter, real_poses, index, yaw,
+                                                                        factor, shift):
+    points = s1_views(real_poses[index], yaw)
+    a = default_lifter.lift(points)
+    b = default_lifter.lift(factor * points + np.array(shift))
     np.testing.assert_allclose(a.pose_3d, b.pose_3d, atol=1e-6)
-    np.testing.assert_allclose(b.scale, 7.0 * a.scale, rtol=1e-9)
-    np.testing.assert_allclose(b.translation - 7.0 * a.translation, np.broadcast_to([900.0, -50.0], a.translation.shape),
-                               atol=1e-6)
+    np.testing.assert_allclose(b.scale, factor * a.scale, rtol=1e-9)
+    np.testing.assert_allclose(b.translation - factor * a.translation, shift, atol=1e-6)
 
 
 def test_a_zero_weight_makes_that_joints_position_irrelevant(prior, s1_poses):
     lifter = Lifter(prior)
-    points = image_points(s1_poses)
+    points = s1_views(s1_poses[:40])
     weights = np.ones(17)
     wrist = H36M17.index("left_wrist")
     weights[wrist] = 0.0
@@ -108,12 +135,12 @@ def test_a_zero_weight_makes_that_joints_position_irrelevant(prior, s1_poses):
 @pytest.mark.parametrize("weights, count", [("none", 6), ("binary", 6), ("continuous", 6), ("continuous", 24)])
 def test_fast_path_equals_the_plain_reference(prior, s1_poses, weights, count):
     """24 frames with weights of their own take the frame-by-frame path (over 16 patterns)."""
-    points = image_points(s1_poses, count=count)
+    points = s1_views(s1_poses[:count])
     rng = np.random.default_rng(2)
     w = {"none": None,
          "binary": np.where(rng.random((count, 17)) < 0.2, 0.0, 1.0),
          "continuous": rng.uniform(0.1, 1.0, (count, 17))}[weights]
-    camera = np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)], [0, np.sin(0.3), np.cos(0.3)]])
+    camera = tilted_camera(0.3)
     fast = Lifter(prior, angles=16, refine=4, camera_rotation=camera).lift(points, w)
     slow = lift_reference(points, prior, w, angles=16, refine=4, camera_rotation=camera)
     np.testing.assert_array_equal(fast.component, slow["component"])
@@ -125,8 +152,7 @@ def test_fast_path_equals_the_plain_reference(prior, s1_poses, weights, count):
 
 def test_known_camera_rotation_is_used(prior):
     shapes, _ = model_poses(prior, 20, seed=9)
-    tilt = 0.5  # a camera looking down at the person
-    camera = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
+    camera = tilted_camera(0.5)  # a camera looking down at the person
     points = weak_perspective(shapes @ camera.T, 300.0)
     told = Lifter(prior, angles=40, regularization=0.0, scale_prior=0.0, camera_rotation=camera).lift(points)
     level = Lifter(prior, angles=40, regularization=0.0, scale_prior=0.0).lift(points)
@@ -136,7 +162,7 @@ def test_known_camera_rotation_is_used(prior):
 
 
 def test_a_given_height_scales_the_3d_pose(prior, s1_poses):
-    points = image_points(s1_poses, count=10)
+    points = s1_views(s1_poses[:10])
     lifter = Lifter(prior)
     plain = lifter.lift(points)
     tall = lifter.lift(points, height_mm=2000.0)
@@ -150,9 +176,10 @@ def test_a_given_height_scales_the_3d_pose(prior, s1_poses):
 
 
 def test_projected_pose_is_eq_5(prior, s1_poses):
-    points = image_points(s1_poses, count=10)
+    points = s1_views(s1_poses[:10])
     lifted = Lifter(prior).lift(points)
-    shapes = prior.means[lifted.component] + np.einsum("nj,njlc->nlc", lifted.coefficients, prior.bases[lifted.component])
+    k = lifted.component
+    shapes = prior.means[k] + np.einsum("nj,njlc->nlc", lifted.coefficients, prior.bases[k])
     expected = weak_perspective(rotate_about_up(shapes, lifted.angle), lifted.scale) + lifted.translation[:, None]
     np.testing.assert_allclose(lifted.projected_2d, expected, atol=1e-9)
     np.testing.assert_allclose(lifted.residual, np.sum((points - expected) ** 2, axis=(-1, -2)), rtol=1e-9)
@@ -160,7 +187,7 @@ def test_projected_pose_is_eq_5(prior, s1_poses):
 
 @pytest.mark.parametrize("shape", [(17, 2), (1, 17, 2), (2, 3, 17, 2)])
 def test_any_leading_batch_shape(prior, s1_poses, shape):
-    points = image_points(s1_poses, count=int(np.prod(shape[:-2], dtype=int))).reshape(shape)
+    points = s1_views(s1_poses[:int(np.prod(shape[:-2], dtype=int))]).reshape(shape)
     lifted = lift(points, prior)
     assert lifted.pose_3d.shape == shape[:-1] + (3,)
     assert lifted.angle.shape == shape[:-2] and lifted.coefficients.shape == shape[:-2] + (prior.n_basis,)
@@ -179,8 +206,8 @@ def test_any_leading_batch_shape(prior, s1_poses, shape):
 ])
 def test_bad_input_raises_value_error(prior, s1_poses, points, weights, message):
     if isinstance(points, str):
-        points = image_points(s1_poses, count=3)
-        if points is not None and message == "NaN":
+        points = s1_views(s1_poses[:3])
+        if message == "NaN":
             points[1, 4, 0] = np.nan
     with pytest.raises(ValueError, match=message):
         Lifter(prior, angles=8).lift(points, weights)
@@ -203,7 +230,7 @@ def test_perspective_correction_converges_on_pinhole_views_of_model_poses(prior)
 
 def test_perspective_correction_rejects_a_bad_focal_length(prior, s1_poses):
     with pytest.raises(ValueError, match="focal length must be positive"):
-        Lifter(prior, angles=8).lift_perspective(image_points(s1_poses, count=2), 0.0, [0, 0])
+        Lifter(prior, angles=8).lift_perspective(s1_views(s1_poses[:2]), 0.0, [0, 0])
 
 
 @pytest.mark.parametrize("camera", [np.diag([1.0, 1.0, -1.0]), 2 * np.eye(3), np.eye(2)])

@@ -5,26 +5,24 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import random_yaws, s1_views, tilted_camera
+from poselift.lifting import Lifter
 from poselift.lifting import lifter as lifting
 from poselift.lifting import tables as lifting_solvers
-from poselift.geometry import rotate_about_up, weak_perspective, world_to_prior
-from poselift.lifting import Lifter
 from poselift.lifting.lifter import _weight_patterns
 from poselift.lifting.reference import lift_reference
 from poselift.nn import LiftingLayer
 from poselift.prior.model import PosePrior
 from poselift.skeleton import H36M17
 
-CAMERA = np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)], [0, np.sin(0.3), np.cos(0.3)]])
-HIDDEN = {"none": (), "one arm": ("left_wrist", "left_elbow"), "head and leg": ("head_top", "right_ankle", "right_knee")}
+CAMERA = tilted_camera(0.3)
+HIDDEN = {"none": (), "one arm": ("left_wrist", "left_elbow"),
+          "head and leg": ("head_top", "right_ankle", "right_knee")}
 
 
 def views(s1_poses, count, seed, scale=0.25):
-    """(count, 17, 2) pixel joints: real poses turned to random yaws, weak perspective."""
-    poses = world_to_prior(s1_poses[:count])
-    poses = poses - poses.mean(axis=1, keepdims=True)
-    yaw = np.random.default_rng(seed).uniform(-np.pi, np.pi, count)
-    return weak_perspective(rotate_about_up(poses, yaw), scale) + np.array([320.0, 240.0])
+    """(count, 17, 2) pixel joints: the first ``count`` S1 poses turned to random yaws, weak perspective."""
+    return s1_views(s1_poses[:count], random_yaws(count, seed), scale)
 
 
 def pattern(name):
@@ -43,19 +41,19 @@ def assert_same_answer(fast, slow):
 @pytest.mark.parametrize("fine_group", [1, 10**9], ids=["fine angles solved together", "fine angles ranked"])
 @pytest.mark.parametrize("refine", [1, 4])
 @pytest.mark.parametrize("hidden", sorted(HIDDEN))
-def test_search_tables_give_the_reference_answer(small_prior, s1_poses, monkeypatch, refine, hidden, fine_group):
+def test_search_tables_give_the_reference_answer(prior, s1_poses, monkeypatch, refine, hidden, fine_group):
     monkeypatch.setattr(lifting, "_TABLES_MIN_FRAMES", 1)  # the tables, not the frame-by-frame path
     monkeypatch.setattr(lifting_solvers, "_GROUP_MIN_FRAMES", fine_group)
     points = views(s1_poses, 12, seed=1, scale=2.0)
     weights = np.broadcast_to(pattern(hidden), (12, 17))
-    lifter = Lifter(small_prior.prior, angles=16, refine=refine, camera_rotation=CAMERA)
+    lifter = Lifter(prior, angles=16, refine=refine, camera_rotation=CAMERA)
     fast = lifter.lift(points, weights)
     assert weights[0].tobytes() in lifter._tables
-    assert_same_answer(fast, lift_reference(points, small_prior.prior, weights, angles=16, refine=refine,
+    assert_same_answer(fast, lift_reference(points, prior, weights, angles=16, refine=refine,
                                             camera_rotation=CAMERA))
 
 
-def test_where_the_best_fit_is_upside_down_every_candidate_is_solved_exactly(small_prior, s1_poses, monkeypatch):
+def test_where_the_best_fit_is_upside_down_every_candidate_is_solved_exactly(prior, s1_poses, monkeypatch):
     """Turned 120 degrees in the image, many poses fit best with s < 0, which is not allowed:
     the approximate ranking's winner fails the exact check and every candidate is solved
     exactly; poses no rotation fits with s > 0 are refused by both implementations."""
@@ -66,7 +64,7 @@ def test_where_the_best_fit_is_upside_down_every_candidate_is_solved_exactly(sma
     turn = np.deg2rad(120.0)
     in_plane = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
     points = views(s1_poses, 12, seed=2) @ in_plane.T
-    lifter = Lifter(small_prior.prior, angles=16, refine=4)
+    lifter = Lifter(prior, angles=16, refine=4)
     every_candidate = 0
     for frame in points[:, None]:
         solved.clear()
@@ -74,17 +72,17 @@ def test_where_the_best_fit_is_upside_down_every_candidate_is_solved_exactly(sma
             fast = lifter.lift(frame)
         except ValueError:
             with pytest.raises(ValueError, match="positive scale"):
-                lift_reference(frame, small_prior.prior, angles=16, refine=4)
+                lift_reference(frame, prior, angles=16, refine=4)
             continue
-        every_candidate += sum(solved) >= small_prior.prior.n_components * 16
-        assert_same_answer(fast, lift_reference(frame, small_prior.prior, angles=16, refine=4))
+        every_candidate += sum(solved) >= prior.n_components * 16
+        assert_same_answer(fast, lift_reference(frame, prior, angles=16, refine=4))
     assert every_candidate >= 6, every_candidate
 
 
-def test_a_wider_tie_margin_changes_nothing(small_prior, s1_poses, monkeypatch):
+def test_a_wider_tie_margin_changes_nothing(prior, s1_poses, monkeypatch):
     """With a margin covering every candidate, every ranked candidate is solved in float64."""
     points = views(s1_poses, 200, seed=3)
-    lifter = Lifter(small_prior.prior, angles=40)
+    lifter = Lifter(prior, angles=40)
     usual = lifter.lift(points)
     monkeypatch.setattr(lifting_solvers, "_TIE_MARGIN", 1e3)
     everything = lifter.lift(points)

@@ -2,22 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from poselift.geometry import rotate_about_up, weak_perspective, world_to_prior
+from helpers import random_yaws, s1_views
 from poselift.lifting import Lifter
 from poselift.nn import LiftingLayer
 
 
 @pytest.fixture(scope="module")
-def prior(small_prior):
-    return small_prior.prior
-
-
-@pytest.fixture(scope="module")
 def points(s1_poses):
-    poses = world_to_prior(s1_poses[:64])
-    poses = poses - poses.mean(axis=1, keepdims=True)
-    yaw = np.random.default_rng(3).uniform(-np.pi, np.pi, 64)
-    return weak_perspective(rotate_about_up(poses, yaw), 0.25) + np.array([320.0, 240.0])
+    """(64, 17, 2) pixel joints: the first 64 S1 poses at random yaws, weak perspective."""
+    return s1_views(s1_poses[:64], random_yaws(64, seed=3))
 
 
 def test_torch_layer_equals_numpy_lifter(prior, points):

@@ -85,7 +85,8 @@ def test_masked_maps_carry_no_loss(batch):
     mask[:, 0] = 0.0
     changed = [first, first.clone()]
     changed[1][:, 0] += 5.0
-    assert torch.allclose(stage_losses([first, changed[0]], target, mask), stage_losses([first, changed[1]], target, mask))
+    assert torch.allclose(stage_losses([first, changed[0]], target, mask),
+                          stage_losses([first, changed[1]], target, mask))
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -11,7 +11,8 @@ from poselift.skeleton import H36M17
 def clip_02_01(data_dir):
     root = data_dir / "cmu"
     skeleton = read_asf(root / "asf_amc" / "02" / "02.asf")
-    return read_bvh(root / "bvh_walk" / "02_01.bvh"), read_amc(root / "asf_amc" / "02" / "02_01.amc", skeleton), skeleton
+    amc = read_amc(root / "asf_amc" / "02" / "02_01.amc", skeleton)
+    return read_bvh(root / "bvh_walk" / "02_01.bvh"), amc, skeleton
 
 
 # BVH joint (start of a bone) -> ASF bone whose far end is the same point

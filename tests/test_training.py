@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from poselift.datasets.lsp import load_lsp
-from poselift.training import (ExampleDataset, TrainSettings, build_examples, evaluate_stages, load_examples,
-                               load_stages, save_examples, train)
+from helpers import lsp_subset
+from poselift.training import (
+    ExampleDataset,
+    TrainSettings,
+    build_examples,
+    evaluate_stages,
+    load_examples,
+    load_stages,
+    save_examples,
+    train,
+)
 from poselift.training.split import split_held_out
 
 TINY = dict(stages=2, width=4, kernel=3, depth=1, batch_size=4, optimizer="adam", learning_rate=1e-2)
@@ -17,14 +25,13 @@ TINY = dict(stages=2, width=4, kernel=3, depth=1, batch_size=4, optimizer="adam"
 
 @pytest.fixture(scope="module")
 def examples(data_dir, estimator):
-    """Examples from the first 12 LSP photos, BlazePose run for real."""
-    lsp = load_lsp(data_dir / "lsp")
-    subset = type(lsp)(lsp.images[:12], lsp.joints[:12], lsp.labelled[:12], lsp.visible[:12])
-    built, missed = build_examples(subset, estimator.blazepose, progress=False)
+    """Examples from the first 12 LSP photos, BlazePose run for real (so every test using it is slow)."""
+    built, missed = build_examples(lsp_subset(data_dir, 12), estimator.blazepose, progress=False)
     assert len(built) + missed == 12
     return built
 
 
+@pytest.mark.slow
 def test_examples_hold_the_crop_the_maps_and_the_labels_in_cells(examples, tmp_path):
     n = len(examples)
     assert examples.patches.shape == (n, 128, 128, 3) and examples.beliefs.shape == (n, 13, 64, 64)
@@ -42,6 +49,7 @@ def test_a_corrupt_examples_file_is_a_clear_error(tmp_path):
         load_examples(tmp_path / "bad.npz")
 
 
+@pytest.mark.slow
 def test_held_out_split_is_lsp_images_801_to_1000(examples):
     names = np.array(["im0800.jpg", "im0801.jpg", "im1000.jpg", "im00900.jpg"])
     fake = examples.subset(np.zeros(4, dtype=int))
@@ -51,11 +59,13 @@ def test_held_out_split_is_lsp_images_801_to_1000(examples):
     assert sorted(training.source) == ["im00900.jpg", "im0800.jpg"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lifting", ["forward", "off"])
 def test_a_short_training_run_on_real_photos_lowers_the_loss(examples, small_prior, tmp_path, lifting):
     settings = TrainSettings(lifting=lifting, epochs=6, **TINY)
     model, log = train(ExampleDataset(examples), small_prior.prior, settings, tmp_path, progress=False)
-    assert len(log) == 6 and log[-1]["stage_loss"][0] < 0.97 * log[0]["stage_loss"][0]  # measured: 5.8 -> 5.5
+    assert len(log) == 6
+    assert log[-1]["stage_loss"][0] < 0.97 * log[0]["stage_loss"][0]  # measured: 5.8 -> 5.5
     assert (tmp_path / "log.jsonl").read_text().count("\n") == 6
     assert (tmp_path / "stages.pt").stat().st_size < 200_000  # learned weights only, no solver banks
     loaded = load_stages(tmp_path / "stages.pt", small_prior.prior)
@@ -65,8 +75,10 @@ def test_a_short_training_run_on_real_photos_lowers_the_loss(examples, small_pri
     assert len(result["pck"]) == 2 and all(0 <= p <= 1 for p in result["pck"])
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(examples, small_prior, tmp_path):
-    full, _ = train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "a", progress=False)
+    full, _ = train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "a",
+                    progress=False)
     train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=2, **TINY), tmp_path / "b", progress=False)
     # the checkpoint of a 2-epoch run, resumed with a 3-epoch budget
     resumed, log = train(ExampleDataset(examples), small_prior.prior, TrainSettings(epochs=3, **TINY), tmp_path / "b",
@@ -85,6 +97,7 @@ def test_bad_settings_fail_clearly(change, message):
         TrainSettings(**{**TINY, **change}).check()
 
 
+@pytest.mark.slow
 def test_resume_without_a_checkpoint_or_with_other_settings_and_a_bad_stages_file_fail_clearly(
         examples, small_prior, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
@@ -109,6 +122,7 @@ def _ddp_worker(rank, port, examples_path, prior_path, out):
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_processes_with_gloo_end_with_equal_weights(examples, small_prior, tmp_path):
     save_examples(examples, tmp_path / "ex.npz")
     small_prior.prior.save(tmp_path / "prior.npz")
@@ -123,6 +137,7 @@ def test_two_processes_with_gloo_end_with_equal_weights(examples, small_prior, t
     assert (tmp_path / "stages.pt").is_file()
 
 
+@pytest.mark.slow
 def test_the_fusion_weights_learn_faster_than_the_convolutions(examples, small_prior, tmp_path):
     moved = {}
     for factor in (1.0, 100.0):

@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from poselift.training import (ExampleDataset, LabelledPhotos, PhotoCrops, TrainSettings, evaluate_stages,
-                               load_stages, lsp_photos, train)
+from helpers import lsp_subset
+from poselift.training import (
+    ExampleDataset,
+    LabelledPhotos,
+    PhotoCrops,
+    TrainSettings,
+    evaluate_stages,
+    load_stages,
+    lsp_photos,
+    train,
+)
 from poselift.training.photos import STRIDE, crop_transform, person_box
 from poselift.training.split import split_held_out
 
@@ -13,8 +22,8 @@ TINY_CPM = dict(width=8, batch_size=4, optimizer="adam", learning_rate=1e-3, fli
 
 
 @pytest.fixture(scope="module")
-def photos(data_dir):
-    """Eight LSP photos (every joint labelled) and two LSP-extended ones."""
+def lsp_labelled(data_dir):
+    """LabelledPhotos: eight LSP photos (every joint labelled) and two LSP-extended ones."""
     every = lsp_photos(data_dir)
     names = every.source
     return every.subset(np.r_[np.arange(8), np.flatnonzero(np.char.str_len(names.astype(str)) == 11)[:2]])
@@ -28,23 +37,23 @@ def test_lsp_photos_hold_both_sets_and_the_held_out_split_is_lsp_801_to_1000(dat
     assert len(training) == len(every) - 200 and "im0800.jpg" in training.source
 
 
-def test_labels_in_cells_map_back_to_the_photo(photos):
-    crops = PhotoCrops(photos, size=368)
-    for i in range(len(photos)):
+def test_labels_in_cells_map_back_to_the_photo(lsp_labelled):
+    crops = PhotoCrops(lsp_labelled, size=368)
+    for i in range(len(lsp_labelled)):
         item = crops[i]
         assert item["inputs"][0].shape == (3, 368, 368)
-        centre, side = person_box(photos.joints[i], photos.labelled[i])
+        centre, side = person_box(lsp_labelled.joints[i], lsp_labelled.labelled[i])
         affine = crop_transform(centre, side, 368)
         labelled = item["mask"].numpy() > 0
-        assert np.array_equal(labelled, photos.labelled[i])  # the box holds every labelled joint
+        assert np.array_equal(labelled, lsp_labelled.labelled[i])  # the box holds every labelled joint
         crop_pixels = item["labels"].numpy()[labelled] * STRIDE + (STRIDE - 1) / 2
         back = (crop_pixels - affine[:, 2]) @ np.linalg.inv(affine[:, :2]).T
-        assert np.allclose(back, photos.joints[i][labelled], atol=1e-3)
+        assert np.allclose(back, lsp_labelled.joints[i][labelled], atol=1e-3)
 
 
-def test_a_mirrored_crop_is_the_crop_reversed_with_left_and_right_swapped(photos):
-    crops = PhotoCrops(photos, size=368, augment=True, flip=True, seed=3)
-    drawn = [crops._draw(i) for i in range(len(photos))]
+def test_a_mirrored_crop_is_the_crop_reversed_with_left_and_right_swapped(lsp_labelled):
+    crops = PhotoCrops(lsp_labelled, size=368, augment=True, flip=True, seed=3)
+    drawn = [crops._draw(i) for i in range(len(lsp_labelled))]
     i = next(k for k, d in enumerate(drawn) if d["flip"])
     flipped = crops[i]
     crops.flip = False
@@ -52,20 +61,22 @@ def test_a_mirrored_crop_is_the_crop_reversed_with_left_and_right_swapped(photos
     assert not crops._draw(i)["flip"] and crops._draw(i)["scale"] == drawn[i]["scale"]
     image_flipped, image_plain = flipped["inputs"][0].numpy(), plain["inputs"][0].numpy()
     assert np.abs(image_flipped - image_plain[:, :, ::-1]).max() < 2 / 255  # interpolation rounding only
-    mirror = photos.joint_set.mirror_index
+    mirror = lsp_labelled.joint_set.mirror_index
     both = (plain["mask"].numpy() > 0) & (flipped["mask"].numpy()[mirror] > 0)
     expected_x = 368 // STRIDE - 1 - plain["labels"].numpy()[:, 0]
     assert np.allclose(flipped["labels"].numpy()[mirror][both, 0], expected_x[both], atol=1e-4)
 
 
-def test_augmented_crops_keep_the_labels_on_the_person(photos, estimator):
+@pytest.mark.slow
+def test_augmented_crops_keep_the_labels_on_the_person(lsp_labelled, estimator):
     """BlazePose, run on scaled, turned, shifted and mirrored crops, finds the joints where the
     labels say (LSP's people are upright enough for it)."""
     from poselift.skeleton import BLAZEPOSE33
 
-    crops = PhotoCrops(photos, size=368, augment=True, flip=True, seed=1)
-    blaze = [BLAZEPOSE33.index(n) for n in photos.joint_set.joints[:12]]  # limbs: BlazePose has no neck/head top
-    mirror = photos.joint_set.mirror_index[:12]
+    crops = PhotoCrops(lsp_labelled, size=368, augment=True, flip=True, seed=1)
+    # the limbs: BlazePose has no neck or head top
+    blaze = [BLAZEPOSE33.index(n) for n in lsp_labelled.joint_set.joints[:12]]
+    mirror = lsp_labelled.joint_set.mirror_index[:12]
     checked = 0
     for i in range(6):  # three of them mirrored
         item = crops[i]
@@ -83,13 +94,14 @@ def test_augmented_crops_keep_the_labels_on_the_person(photos, estimator):
     assert checked >= 5
 
 
-def test_a_tiny_cpm_network_trains_on_real_photos_saves_and_resumes(photos, small_prior, tmp_path):
+@pytest.mark.slow
+def test_a_tiny_cpm_network_trains_on_real_photos_saves_and_resumes(lsp_labelled, small_prior, tmp_path):
     settings = TrainSettings.defaults("cpm", epochs=4, **TINY_CPM)
     assert settings.stages == 6 and settings.input_size == 368 and settings.kernel == 7
     assert TrainSettings.defaults("cpm").flip and not TrainSettings.defaults("blazepose").flip
-    crops = PhotoCrops(photos, settings.input_size)
-    model, log = train(crops, small_prior.prior, settings, tmp_path, progress=False, joint_set=photos.joint_set,
-                       held_out=crops)
+    crops = PhotoCrops(lsp_labelled, settings.input_size)
+    model, log = train(crops, small_prior.prior, settings, tmp_path, progress=False,
+                       joint_set=lsp_labelled.joint_set, held_out=crops)
     assert len(log[0]["stage_loss"]) == 6 and len(log[0]["fusion_weight"]) == 5
     assert sum(log[-1]["stage_loss"]) < 0.9 * sum(log[0]["stage_loss"])
     assert len(log[-1]["held_out_pck"]) == 6
@@ -97,15 +109,15 @@ def test_a_tiny_cpm_network_trains_on_real_photos_saves_and_resumes(photos, smal
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
     result = evaluate_stages(loaded, crops)
-    assert result["examples"] == len(photos) and result["pck"] == log[-1]["held_out_pck"]
+    assert result["examples"] == len(lsp_labelled) and result["pck"] == log[-1]["held_out_pck"]
     assert result["pixel_error"] == log[-1]["held_out_pixel_error"]  # what poselift train reports
     longer = TrainSettings.defaults("cpm", epochs=5, **TINY_CPM)
     _, resumed = train(crops, small_prior.prior, longer, tmp_path, resume=True, progress=False,
-                       joint_set=photos.joint_set)
+                       joint_set=lsp_labelled.joint_set)
     assert len(resumed) == 5 and resumed[:4] == log
 
 
-def test_the_two_configurations_refuse_what_they_cannot_do(photos, small_prior, tmp_path):
+def test_the_two_configurations_refuse_what_they_cannot_do(lsp_labelled, small_prior, tmp_path):
     with pytest.raises(ValueError, match="config must be one of"):
         TrainSettings.defaults("resnet")
     with pytest.raises(ValueError, match="unknown training settings"):
@@ -115,27 +127,26 @@ def test_the_two_configurations_refuse_what_they_cannot_do(photos, small_prior, 
     with pytest.raises(ValueError, match="128-pixel"):
         TrainSettings.defaults("blazepose", input_size=368).check()
     with pytest.raises(ValueError, match="needs the joint set"):
-        train(PhotoCrops(photos, 64), small_prior.prior, TrainSettings.defaults("cpm", input_size=64, **TINY_CPM),
-              tmp_path, progress=False)
+        train(PhotoCrops(lsp_labelled, 64), small_prior.prior,
+              TrainSettings.defaults("cpm", input_size=64, **TINY_CPM), tmp_path, progress=False)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no GPU"):
-            train(PhotoCrops(photos, 64), small_prior.prior, TrainSettings.defaults("cpm", input_size=64),
-                  tmp_path, progress=False, joint_set=photos.joint_set, device="cuda")
+            train(PhotoCrops(lsp_labelled, 64), small_prior.prior, TrainSettings.defaults("cpm", input_size=64),
+                  tmp_path, progress=False, joint_set=lsp_labelled.joint_set, device="cuda")
+    images, joints, joint_set = lsp_labelled.images, lsp_labelled.joints, lsp_labelled.joint_set
     with pytest.raises(ValueError, match="at least two labelled"):
-        LabelledPhotos(photos.images[:1], photos.joints[:1], np.zeros((1, 14), bool), photos.joint_set)
+        LabelledPhotos(images[:1], joints[:1], np.zeros((1, 14), bool), joint_set)
     with pytest.raises(ValueError, match="need joints"):
-        LabelledPhotos(photos.images[:2], photos.joints[:1], photos.labelled[:1], photos.joint_set)
+        LabelledPhotos(images[:2], joints[:1], lsp_labelled.labelled[:1], joint_set)
 
 
+@pytest.mark.slow
 def test_mirrored_blazepose_examples_keep_maps_and_labels_together(data_dir, estimator):
     """The error of a map's peak against its label is the same in the mirrored example."""
     from poselift.beliefs import argmax_subpixel
-    from poselift.datasets.lsp import load_lsp
     from poselift.training import build_examples
 
-    lsp = load_lsp(data_dir / "lsp")
-    examples, _ = build_examples(type(lsp)(lsp.images[:4], lsp.joints[:4], lsp.labelled[:4], lsp.visible[:4]),
-                                 estimator.blazepose, progress=False)
+    examples, _ = build_examples(lsp_subset(data_dir, 4), estimator.blazepose, progress=False)
     plain, mirrored = ExampleDataset(examples), ExampleDataset(examples, flip=True, seed=0)
     flips = 0
     for i in range(len(examples)):
