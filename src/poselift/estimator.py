@@ -154,6 +154,7 @@ class Estimator:
         self.prior = PosePrior.default() if prior is None else prior
         if self.prior.joint_set is not H36M17 and self.prior.joint_set.name != H36M17.name:
             raise ValueError(f"the estimator needs a prior over h36m17, got {self.prior.joint_set.name}")
+        self.prior.millimetres_per_unit(height_mm)  # an impossible height fails here, before any photo
         self.rounds, self.fusion_weight, self.sigma, self.height_mm = rounds, fusion_weight, sigma, height_mm
         self.fast = fast
         self.lifter = Lifter(self.prior)

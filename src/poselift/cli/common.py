@@ -7,8 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["positive_int", "writable_output", "output_folder", "load_prior", "add_prior_option",
-           "DeprecatedAlias"]
+import numpy as np
+
+__all__ = ["positive_int", "bounded_int", "finite_float", "fraction", "writable_output", "output_folder", "load_prior",
+           "add_prior_option", "DeprecatedAlias"]
+
+MAX_ANGLES = 3600
+"""Most ground-plane angles ``--angles`` takes (0.1 degree apart; the tables grow with the count)."""
 
 
 def positive_int(text: str) -> int:
@@ -16,6 +21,32 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def bounded_int(low: int, high: int):
+    """An argparse type: a whole number in [low, high]."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {text}")
+        return value
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (no NaN or infinity)."""
+    value = float(text)
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1] (a weight)."""
+    value = finite_float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
     return value
 
 

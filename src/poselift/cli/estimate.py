@@ -5,7 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import DeprecatedAlias, add_prior_option, load_prior, output_folder, positive_int
+from .common import (
+    DeprecatedAlias,
+    add_prior_option,
+    bounded_int,
+    finite_float,
+    fraction,
+    load_prior,
+    output_folder,
+    positive_int,
+)
+
+MAX_ROUNDS = 20
+"""Most lift-project-fuse rounds ``--rounds`` takes (each costs one lift; more only cost accuracy on LSP-extended)."""
 
 __all__ = ["add_parser", "add_estimator_options", "build_estimator"]
 
@@ -18,7 +30,7 @@ def add_parser(commands) -> None:
                           help="also write each refinement round (JSON, and a figure like the paper's figure 3)")
     estimate.add_argument("--stages", dest="save_rounds", nargs=0, action=DeprecatedAlias, new_name="--save-rounds")
     estimate.add_argument("--max-people", type=positive_int, help="keep at most N people, most prominent first")
-    estimate.add_argument("--height-mm", type=float, help="size the 3D poses for a person this tall")
+    estimate.add_argument("--height-mm", type=finite_float, help="size the 3D poses for a person this tall")
     add_estimator_options(estimate)
     estimate.add_argument("--quiet", action="store_true", help="no progress bar")
     estimate.set_defaults(run=run)
@@ -28,10 +40,11 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
     """The photo pipeline's options (:class:`poselift.Estimator`), for ``estimate`` and ``evaluate lsp``."""
     from ..estimator import DEFAULT_FUSION_WEIGHT, DEFAULT_ROUNDS
 
-    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
-                        help="lift-project-fuse rounds before the final lift")
-    parser.add_argument("--refine-stages", dest="rounds", type=int, action=DeprecatedAlias, new_name="--rounds")
-    parser.add_argument("--fusion-weight", type=float, default=DEFAULT_FUSION_WEIGHT,
+    parser.add_argument("--rounds", type=bounded_int(0, MAX_ROUNDS), default=DEFAULT_ROUNDS,
+                        help=f"lift-project-fuse rounds before the final lift (0 to {MAX_ROUNDS})")
+    parser.add_argument("--refine-stages", dest="rounds", type=bounded_int(0, MAX_ROUNDS), action=DeprecatedAlias,
+                        new_name="--rounds")
+    parser.add_argument("--fusion-weight", type=fraction, default=DEFAULT_FUSION_WEIGHT,
                         help="w of eq. 7: the share of the CNN's belief in each fused map")
     parser.add_argument("--fast", action="store_true", help="fewer network runs, a little less accurate")
     parser.add_argument("--learned-stages", nargs="?", const=True, metavar="STAGES_PT",

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..files import json_header, write_json
-from .common import add_prior_option, load_prior, positive_int, writable_output
+from .common import add_prior_option, fraction, load_prior, positive_int, writable_output
 from .estimate import add_estimator_options, build_estimator
 
 __all__ = ["SCHEMA_VERSION", "add_parser"]
@@ -25,7 +25,7 @@ def add_parser(commands) -> None:
     h36m.add_argument("--subjects", nargs="+", default=["S9"], help="test subjects (S11 is sealed here)")
     h36m.add_argument("--data", type=Path, help="a folder laid out like shared/data, holding h36m/")
     add_prior_option(h36m)
-    h36m.add_argument("--approximate-weight", type=float, default=0.0,
+    h36m.add_argument("--approximate-weight", type=fraction, default=0.0,
                       help="weight of input joints that only approximate H36M's (SH spine and head)")
     h36m.add_argument("--weak-perspective", action="store_true",
                       help="no perspective correction with the camera's focal length (the paper's model)")

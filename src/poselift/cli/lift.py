@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import json_header, rounded, write_json
-from .common import add_prior_option, load_prior, positive_int, writable_output
+from .common import MAX_ANGLES, add_prior_option, bounded_int, finite_float, fraction, load_prior, writable_output
 
 __all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "add_parser"]
 
@@ -30,13 +30,15 @@ def add_parser(commands) -> None:
     lift.add_argument("--format", choices=FORMATS, required=True, help="the file's format")
     lift.add_argument("--joints", choices=sorted(JOINT_SETS), default="h36m17", help="joint set of --format npy")
     add_prior_option(lift)
-    lift.add_argument("--angles", type=positive_int, default=DEFAULT_ANGLES, help="ground-plane angles searched")
-    lift.add_argument("--approximate-weight", type=float, default=0.0,
+    lift.add_argument("--angles", type=bounded_int(1, MAX_ANGLES), default=DEFAULT_ANGLES,
+                      help=f"ground-plane angles searched (1 to {MAX_ANGLES})")
+    lift.add_argument("--approximate-weight", type=fraction, default=0.0,
                       help="weight of joints the input only approximates (e.g. a head top from ears)")
-    lift.add_argument("--height-mm", type=float,
+    lift.add_argument("--height-mm", type=finite_float,
                       help="the person's height from ankles to head top (default: the training poses' size)")
-    lift.add_argument("--focal-px", type=float, help="focal length in pixels: correct for perspective")
-    lift.add_argument("--principal-px", type=float, nargs=2, metavar=("X", "Y"), help="principal point in pixels")
+    lift.add_argument("--focal-px", type=finite_float, help="focal length in pixels: correct for perspective")
+    lift.add_argument("--principal-px", type=finite_float, nargs=2, metavar=("X", "Y"),
+                      help="principal point in pixels")
     lift.add_argument("--out", required=True, help="the JSON to write")
     lift.add_argument("--quiet", action="store_true", help="no progress bar")
     lift.set_defaults(run=run)
@@ -50,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     out = writable_output(Path(args.out))
     if args.focal_px is not None and args.principal_px is None:
         raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
-    keypoints = read_keypoints(args.keypoints, args.format, args.joints)
     prior = load_prior(args.prior)
+    prior.millimetres_per_unit(args.height_mm)  # an impossible height fails before any work
+    keypoints = read_keypoints(args.keypoints, args.format, args.joints)
     conversion = convert(keypoints.points, keypoints.joint_set, prior.joint_set, keypoints.weights)
     weights = conversion.weights.copy()
     for name in conversion.approximate:

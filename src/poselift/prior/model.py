@@ -30,6 +30,9 @@ FORMAT_VERSION = 2
 """Version of the ``.npz`` file written by :meth:`PosePrior.save` (2: the ``poselift.prior``
 header; version 1 files, whose header said ``poselift-prior``, hold the same arrays and are read too)."""
 
+HEIGHT_RANGE_MM = (300.0, 3000.0)
+"""Heights (ankles to head top, mm) a pose may be sized for: from a toddler to past the tallest person measured."""
+
 _FORMAT = json_header("prior", FORMAT_VERSION)["format"]
 _READABLE = {(_FORMAT, FORMAT_VERSION), ("poselift-prior", 1)}  # (format, version) pairs load() reads
 
@@ -118,8 +121,9 @@ class PosePrior:
         ``height_mm``."""
         if height_mm is None:
             return self.size_mm
-        if not height_mm > 0:
-            raise ValueError(f"height must be a positive number of millimetres, got {height_mm}")
+        low, high = HEIGHT_RANGE_MM
+        if not low <= height_mm <= high:
+            raise ValueError(f"height must lie in [{low:.0f}, {high:.0f}] mm, got {height_mm}")
         return height_mm / float(np.ptp(self.means[int(np.argmax(self.weights))][:, 1]))
 
     def mean_poses(self) -> np.ndarray:
@@ -223,6 +227,9 @@ class PosePrior:
         if (header.get("format"), header.get("version")) not in _READABLE:
             raise ValueError(f"{path}: prior format version {header.get('version')}, "
                              f"this poselift reads {FORMAT_VERSION}")
+        size_mm = header.get("size_mm")
+        if isinstance(size_mm, bool) or not isinstance(size_mm, (int, float)) or not 0 < size_mm < 1e5:
+            raise ValueError(f"{path}: the header's size_mm must be a positive number of millimetres, got {size_mm!r}")
         joint_set = get_joint_set(header.get("joint_set", "?"))
         k, num_joints = len(arrays["weights"]), len(joint_set)
         means, bases = arrays["means"], arrays["bases"]
@@ -237,7 +244,7 @@ class PosePrior:
         if not positive or not np.isclose(arrays["weights"].sum(), 1):
             raise ValueError(f"{path}: prior variances must be positive and weights sum to one")
         return cls(joint_set, means, bases, arrays["variances"], arrays["noise"], arrays["weights"],
-                   float(header["size_mm"]), header.get("metadata", {}))
+                   float(size_mm), header.get("metadata", {}))
 
     def describe(self) -> str:
         """One line: components, basis size, joints, size, what it was fitted on."""
