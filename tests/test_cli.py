@@ -193,13 +193,29 @@ def test_lift_rejects_bad_keypoint_files(tmp_path, capsys, content, fmt, message
     assert not out.exists()
 
 
-def test_lift_rejects_nan_keypoints(h36m_2d, tmp_path, capsys):
+def test_a_pose_with_nan_keypoints_is_marked_and_the_rest_lifted(h36m_2d, tmp_path, capsys):
+    import json
+
     points = h36m_2d.copy()
     points[2, 5] = np.nan
-    source = tmp_path / "nan.npy"
+    source, out = tmp_path / "nan.npy", tmp_path / "o.json"
     np.save(source, points)
-    assert main(["lift", str(source), "--format", "h36m", "--out", str(tmp_path / "o.json")]) == 1
-    assert "NaN" in capsys.readouterr().err
+    assert main(["lift", str(source), "--format", "h36m", "--out", str(out)]) == 0
+    assert f"{source}: 1 of 8 pose(s) could not be lifted" in capsys.readouterr().err
+    poses = json.loads(out.read_text())["poses"]
+    assert poses[2] == {"label": "2", "lifted": False,
+                        "error": "points hold NaN or infinite values at joints with non-zero weight"}
+    assert all(pose["lifted"] and len(pose["joints_3d_mm"]) == 17 for i, pose in enumerate(poses) if i != 2)
+
+
+def test_a_file_where_no_pose_can_be_lifted_fails_and_writes_nothing(h36m_2d, tmp_path, capsys):
+    points = h36m_2d.copy()
+    points[:, 5] = np.nan
+    source, out = tmp_path / "nan.npy", tmp_path / "o.json"
+    np.save(source, points)
+    assert main(["lift", str(source), "--format", "h36m", "--out", str(out)]) == 1
+    assert f"poselift: {source}: no pose could be lifted; pose 0: points hold NaN" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_lift_missing_file_fails_clearly(tmp_path, capsys):

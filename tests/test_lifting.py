@@ -171,7 +171,7 @@ def test_a_given_height_scales_the_3d_pose(prior, s1_poses):
     mean = prior.to_millimetres(prior.means[np.argmax(prior.weights)], height_mm=1700.0)
     assert np.isclose(np.ptp(mean[:, 1]), 1700.0)
     np.testing.assert_array_equal(tall.angle, plain.angle)
-    with pytest.raises(ValueError, match="height must be a positive"):
+    with pytest.raises(ValueError, match=r"height must lie in \[300, 3000\] mm, got -3.0"):
         lifter.lift(points, height_mm=-3.0)
 
 
@@ -197,8 +197,9 @@ def test_any_leading_batch_shape(prior, s1_poses, shape):
     (np.zeros((4, 16, 2)), None, r"shape \(\.\.\., 17, 2\)"),
     (np.zeros((4, 17, 3)), None, r"shape \(\.\.\., 17, 2\)"),
     (np.zeros((0, 17, 2)), None, "empty"),
-    ("nan", None, "NaN"),
-    ("ok", np.zeros(17), "0 joints with non-zero weight"),
+    ("nan", None, r"^pose 1: points hold NaN or infinite values at joints with non-zero weight$"),
+    ("far", None, r"^pose 2: a coordinate lies beyond 1e\+06 pixels$"),
+    ("ok", np.zeros(17), r"^pose 0: 0 joints have a non-zero weight; at least 5 are needed \(and 2 more pose\(s\)\)$"),
     ("ok", np.r_[np.ones(MIN_VISIBLE_JOINTS - 1), np.zeros(17 - MIN_VISIBLE_JOINTS + 1)], "at least 5"),
     ("ok", -np.ones(17), "non-negative"),
     ("ok", np.ones(5), "do not match"),
@@ -206,9 +207,11 @@ def test_any_leading_batch_shape(prior, s1_poses, shape):
 ])
 def test_bad_input_raises_value_error(prior, s1_poses, points, weights, message):
     if isinstance(points, str):
-        points = s1_views(s1_poses[:3])
-        if message == "NaN":
+        kind, points = points, s1_views(s1_poses[:3])
+        if kind == "nan":
             points[1, 4, 0] = np.nan
+        elif kind == "far":
+            points[2, 4, 0] = 2e6
     with pytest.raises(ValueError, match=message):
         Lifter(prior, angles=8).lift(points, weights)
 

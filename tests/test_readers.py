@@ -115,7 +115,9 @@ def test_bvh_forward_kinematics_on_a_hand_made_file(tmp_path):
     (GOOD_BVH.replace("OFFSET 0 -2 0\n    CHANNELS", "OFFSET 0 -2\n    CHANNELS"), "line 8: OFFSET needs 3 numbers"),
     (GOOD_BVH.replace("CHANNELS 3 Zrotation", "CHANNELS 4 Zrotation"), "line 9: CHANNELS says 4"),
     (GOOD_BVH.replace("1 0 0 90 0 0 0 0 0", "1 0 0 90 0 0 0 0 x"), "line 20: frame 2 holds a value"),
-    (GOOD_BVH.replace("Frames: 2", "Frames: 3"), "unexpected end of file"),
+    (GOOD_BVH.replace("Frames: 2", "Frames: 3"), "announces 3 frames but holds 2 frame lines"),
+    (GOOD_BVH.replace("Frames: 2", "Frames: 9999999999"), "announces 9999999999 frames but holds 2"),
+    (GOOD_BVH.replace("1 0 0 90 0 0 0 0 0", "1 0 0 90 0 0 0 0 nan"), "line 20: frame 2 holds NaN"),
     (GOOD_BVH.replace("HIERARCHY", "HIERARCHIE"), "line 1: expected HIERARCHY"),
     (GOOD_BVH.replace("Yrotation Xrotation\n  JOINT", "Wobble Xrotation\n  JOINT"), "unknown channel"),
 ])

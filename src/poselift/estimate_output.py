@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import json_header, rounded, write_json
-from .images import ImageError, read_image
+from .images import read_image
 from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["SCHEMA_VERSION", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
@@ -133,15 +133,18 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
                    save_rounds: bool = False, progress: bool = True) -> EstimateReport:
     """Estimate every photo in ``files``, writing each one's :class:`Outputs` (:func:`output_names`) into ``out_dir``.
 
-    A file that cannot be read is reported on stderr and skipped. A photo with nobody in it
-    gets its JSON (with an empty list of people) and PNG, and is reported too. With
-    ``save_rounds``, the JSON has each refinement round's 2D joints and ``<name>_rounds.png``
-    shows the beliefs of each round (like the paper's figure 3). Each output file is written
-    atomically.
+    Each photo is reported on stdout as soon as its outputs are written. Any failure of one
+    photo (unreadable, corrupt, or an error of any kind) is that photo's: it is reported on
+    stderr and the run goes on. A photo with nobody in it gets its JSON (with an empty list
+    of people) and PNG, and is reported too. With ``save_rounds``, the JSON has each
+    refinement round's 2D joints and ``<name>_rounds.png`` shows the beliefs of each round
+    (like the paper's figure 3).
+
+    Every file is written atomically, the JSON last: a photo's JSON exists only when all its
+    outputs do. If the run is interrupted (Ctrl-C, SIGTERM) while a photo's outputs are
+    written, those written are removed again, so each photo's outputs are complete or absent.
     """
     from tqdm import tqdm
-
-    from .visualize import estimate_figure, rounds_figure, save_figure
 
     report = EstimateReport()
     bar = tqdm(list(zip(files, output_names(files, out_dir))), desc="estimate", unit="photo",
@@ -150,16 +153,38 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
         try:
             image = read_image(path)
             people = estimator.estimate(image, max_people=max_people)
-        except (ImageError, ValueError) as error:
-            report.failed.append((path, str(error)))
-            tqdm.write(f"poselift: skipped {error}", file=sys.stderr)
+            _write_outputs(outputs, image, people, document(path, image.shape, people, estimator, save_rounds),
+                           save_rounds)
+        except Exception as error:  # any failure of one photo is that photo's failure, whatever its type
+            message = str(error) if str(path) in str(error) else f"{path}: {type(error).__name__}: {error}"
+            report.failed.append((path, message))
+            tqdm.write(f"poselift: skipped {message}", file=sys.stderr)
             continue
-        write_json(outputs.json, document(path, image.shape, people, estimator, save_rounds))
-        save_figure(estimate_figure(image, people, H36M17), outputs.png)
-        if save_rounds and people:
-            save_figure(rounds_figure(people, H36M17), outputs.rounds_png)
         report.written.append((outputs.json, outputs.png))
+        tqdm.write(f"wrote {outputs.json} and {outputs.png}")
         if not people:
             report.nobody.append(path)
             tqdm.write(f"poselift: {path}: nobody found", file=sys.stderr)
     return report
+
+
+def _write_outputs(outputs: Outputs, image: np.ndarray, people, payload: dict, save_rounds: bool) -> None:
+    """One photo's figures, then its JSON (the mark of a finished photo); on any failure or
+    interruption, the outputs this call wrote are removed and the error raised again."""
+    from .visualize import estimate_figure, rounds_figure, save_figure
+
+    for stale in (outputs.json, outputs.rounds_png):  # the JSON first: from now on the photo is unfinished
+        if stale.is_file():
+            stale.unlink()
+    written: list[Path] = []
+    try:
+        save_figure(estimate_figure(image, people, H36M17), outputs.png)
+        written.append(outputs.png)
+        if save_rounds and people:
+            save_figure(rounds_figure(people, H36M17), outputs.rounds_png)
+            written.append(outputs.rounds_png)
+        write_json(outputs.json, payload)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise

@@ -6,11 +6,29 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageError", "read_image", "list_images", "IMAGE_SUFFIXES"]
+__all__ = ["ImageError", "read_image", "list_images", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+
+_NOT_PHOTOS = {"MPEG", "EPS"}  # Pillow identifies these but cannot decode them (video; needs Ghostscript)
+
+
+def _readable_suffixes() -> tuple[str, ...]:
+    """File name endings of every format this Pillow can decode (AVIF and HEIF where it has
+    them); stub formats, which Pillow recognises but leaves to a handler, are left out."""
+    Image.init()
+    decodable = {fmt for fmt, (factory, _accept) in Image.OPEN.items()
+                 if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))}
+    return tuple(sorted(ext for ext, fmt in Image.registered_extensions().items() if fmt in decodable - _NOT_PHOTOS))
+
+
+IMAGE_SUFFIXES = _readable_suffixes()
+"""The suffixes a folder scan takes (lower case, with the dot)."""
+
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
+"""Largest photo read, in pixels (about 179 million: Pillow's own limit against decompression
+bombs); a 108-megapixel phone photo is read whole."""
 
 
 class ImageError(ValueError):
@@ -35,15 +53,29 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: the file is empty")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # up to MAX_PIXELS is read
             with Image.open(path) as image:
                 image.load()  # decodes now: truncated data raises here, not later
-                image = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+                image = _upright(image)
+    except UnidentifiedImageError as error:
         raise ImageError(f"{path}: not a readable image ({error})") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{path}: cannot decode the image, it may be truncated or corrupt ({error})") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: the image has more than {MAX_PIXELS / 1e6:.0f} million pixels, "
+                         "more than poselift reads") from None
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to decode the image") from None
+    except Exception as error:  # decoders raise OSError, SyntaxError, struct.error, TypeError ... on corrupt data
+        raise ImageError(f"{path}: cannot decode the image, it may be truncated or corrupt "
+                         f"({type(error).__name__}: {error})") from None
     return _to_rgb8(image, path)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned by its EXIF orientation; as stored where the EXIF block cannot be read."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # a damaged EXIF block (Pillow raises TypeError, struct.error, KeyError ...)
+        return image
 
 
 def _to_rgb8(image: Image.Image, path: Path) -> np.ndarray:
@@ -86,7 +118,8 @@ def list_images(paths: list[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise ImageError(f"{path}: the folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+                raise ImageError(f"{path}: the folder holds no images (of the {len(IMAGE_SUFFIXES)} file types "
+                                 "poselift reads, such as .jpg, .png, .webp, .avif, .tif)")
             files.extend(found)
         elif path.exists():
             files.append(path)

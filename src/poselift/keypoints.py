@@ -44,29 +44,61 @@ class Keypoints:
     labels: tuple[str, ...]
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _read_json(path: Path):
+    """The JSON document in ``path``; NaN, Infinity and numbers beyond float64 are refused."""
     try:
-        return json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: not a JSON file ({err})") from err
+        return json.loads(path.read_text(), parse_float=_finite_float, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError; so is a 5000-digit integer
+        raise ValueError(f"{path}: not a JSON file ({err})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a JSON file (nested too deep)") from None
+
+
+def _numbers(path: Path, values, what: str) -> np.ndarray:
+    """JSON ``values`` (a number or nested lists of them) as a float64 array; booleans,
+    strings, null and ragged lists are refused, naming ``what``."""
+    try:
+        items = np.asarray(values, dtype=object)
+    except ValueError:  # ragged
+        raise ValueError(f"{path}: {what} is not a rectangular array of numbers") from None
+    kinds = {type(item) for item in items.flat}
+    if not kinds <= {int, float}:
+        odd = sorted(k.__name__ if k is not type(None) else "null" for k in kinds - {int, float})
+        raise ValueError(f"{path}: {what} holds {', '.join(odd)} where numbers belong")
+    try:
+        array = items.astype(np.float64)
+    except OverflowError:
+        raise ValueError(f"{path}: {what} holds a number too large") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{path}: {what} holds a number too large")
+    return array
 
 
 def _array(path: Path) -> np.ndarray:
-    if path.suffix.lower() == ".npy":
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise ValueError(f"{path}: not a readable .npy array ({err})") from err
-    data = _read_json(path)
+    if path.suffix.lower() != ".npy":
+        return _numbers(path, _read_json(path), "the JSON array")
     try:
-        return np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: the JSON is not a numeric array ({err})") from err
+        array = np.load(path, mmap_mode="r", allow_pickle=False)  # maps the file: a header's shape is checked
+    except (ValueError, OSError, EOFError) as err:  # against its size before any memory is taken
+        raise ValueError(f"{path}: not a readable .npy array ({err})") from None
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: the array holds {array.dtype} values, not numbers")
+    return np.array(array, dtype=np.float64)
 
 
 def _from_array(path: Path, array: np.ndarray, joint_set: str) -> Keypoints:
     num_joints = len(get_joint_set(joint_set))
-    array = np.asarray(array, dtype=np.float64)
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[1] != num_joints or array.shape[2] not in (2, 3):
@@ -74,13 +106,15 @@ def _from_array(path: Path, array: np.ndarray, joint_set: str) -> Keypoints:
     if len(array) == 0:
         raise ValueError(f"{path}: holds no poses")
     weights = array[..., 2] if array.shape[2] == 3 else np.ones(array.shape[:2])
-    if np.any((weights < 0) | (weights > 1)) or not np.all(np.isfinite(weights)):
-        raise ValueError(f"{path}: the third column must be a weight in [0, 1]")
+    bad = ~((weights >= 0) & (weights <= 1))  # NaN too
+    if np.any(bad):
+        pose = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(f"{path}: pose {pose}: the third column must be a weight in [0, 1]")
     return Keypoints(array[..., :2], weights, joint_set, tuple(str(i) for i in range(len(array))))
 
 
 def _triplets(path: Path, values, count: int, what: str) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
+    values = _numbers(path, values, what)
     if values.shape != (3 * count,):
         raise ValueError(f"{path}: {what} must hold {3 * count} numbers, found {values.size}")
     return values.reshape(count, 3)
@@ -119,6 +153,8 @@ def read_keypoints(path: str | Path, fmt: str, joint_set: str = "h36m17") -> Key
         if not isinstance(people, list):
             raise ValueError(f"{path}: not OpenPose JSON (expected a 'people' list)")
         for i, person in enumerate(people):
+            if not isinstance(person, dict):
+                raise ValueError(f"{path}: person {i} is not an object with 'pose_keypoints_2d'")
             triplets = _triplets(path, person.get("pose_keypoints_2d", []), len(OPENPOSE25),
                                  f"person {i}'s pose_keypoints_2d")
             rows.append(np.column_stack([triplets[:, :2], np.clip(triplets[:, 2], 0, 1)]))

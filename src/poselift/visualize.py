@@ -21,6 +21,23 @@ __all__ = ["SIDE_COLOURS", "draw", "draw_skeleton_2d", "draw_skeleton_3d", "prio
 SIDE_COLOURS = {"left": "tab:blue", "right": "tab:red", "centre": "0.35"}
 """Bone colours by the side of the child joint (left blue, right red)."""
 
+PHOTO_PANEL_INCHES = (1.0, 12.0)
+"""Narrowest and widest photo panel of :func:`estimate_figure` (5 inches tall): bounds the canvas."""
+
+SHOWN_SIDE = 2000
+"""Longest side, in pixels, of the photo as drawn (larger photos are shrunk for the picture only)."""
+
+
+def _shown(image: np.ndarray) -> np.ndarray:
+    """The photo shrunk to :data:`SHOWN_SIDE` on its longer side, for drawing (coordinates stay the photo's)."""
+    import cv2
+
+    factor = SHOWN_SIDE / max(image.shape[:2])
+    if factor >= 1:
+        return image
+    size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
 
 def draw_skeleton_2d(ax, points: np.ndarray, joint_set: JointSet, confidence: np.ndarray | None = None,
                      label: str = "") -> None:
@@ -112,12 +129,12 @@ def estimate_figure(image: np.ndarray, people, joint_set: JointSet) -> Figure:
     """
     n = max(len(people), 1)
     height, width = image.shape[:2]
-    photo_width = 5.0 * width / max(height, 1)
+    photo_width = float(np.clip(5.0 * width / max(height, 1), *PHOTO_PANEL_INCHES))  # a 5000x1 photo: 12 in
     fig = Figure(figsize=(photo_width + 3.0 * min(n, 4), 5.0))
     grid = fig.add_gridspec(1 if n <= 4 else 2, 1 + min(n, 4),
                             width_ratios=[photo_width] + [3.0] * min(n, 4))
     ax = fig.add_subplot(grid[:, 0])
-    ax.imshow(image)
+    ax.imshow(_shown(image), extent=(0, width, height, 0))
     for i, person in enumerate(people):
         draw_skeleton_2d(ax, person.joints_2d, joint_set, person.confidence, label=str(i + 1))
     ax.set_xlim(0, width)

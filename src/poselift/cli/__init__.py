@@ -7,7 +7,9 @@ status 1 (2 for a malformed command line); ``--verbose`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import traceback
 
 from . import estimate, evaluate, lift, prior, train
@@ -28,16 +30,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    0: done; 1: a bad input or a failure, said in one ``poselift: ...`` line (``--verbose``
+    adds the traceback); 2: a malformed command line; 130 / 143: interrupted by Ctrl-C /
+    SIGTERM, after removing what was half written.
+    """
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         return args.run(args)
     except (ValueError, OSError) as err:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"poselift: {err}", file=sys.stderr)
-        return 1
+        return _failed(args, str(err))
+    except Terminated:
+        print("poselift: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("poselift: interrupted", file=sys.stderr)
         return 130
+    except RecursionError:
+        return _failed(args, "the input is nested too deeply to read")
+    except MemoryError:
+        return _failed(args, "not enough memory for this input")
+    except Exception as err:  # the last line of defence: a message, never a bare traceback
+        return _failed(args, f"unexpected error ({type(err).__name__}: {err}); --verbose shows where")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _failed(args: argparse.Namespace, message: str) -> int:
+    if args.verbose:
+        traceback.print_exc()
+    print(f"poselift: {message}", file=sys.stderr)
+    return 1

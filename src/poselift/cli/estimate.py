@@ -70,8 +70,6 @@ def run(args: argparse.Namespace) -> int:
     out_dir = output_folder(args.out)
     report = estimate_files(files, out_dir, build_estimator(args, args.height_mm), max_people=args.max_people,
                             save_rounds=args.save_rounds, progress=not args.quiet)
-    for json_path, png_path in report.written:
-        print(f"wrote {json_path} and {png_path}")
     if report.failed or report.nobody:
         print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
               f"{len(report.nobody)} had nobody in them", file=sys.stderr)

@@ -47,6 +47,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..keypoints import read_keypoints
     from ..lifting import Lifter
+    from ..lifting.lifter import pose_problems
     from ..skeleton import convert
 
     out = writable_output(Path(args.out))
@@ -66,17 +67,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         def lift(points, w):
             return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
-    lifted = _lift_in_blocks(lift, conversion.points, weights, progress=not args.quiet)
-    poses = [{
-        "label": label,
-        "joints_3d_mm": rounded(lifted.pose_3d[i], "mm"),
-        "projected_2d_px": rounded(lifted.projected_2d[i], "px"),
-        "weights": rounded(weights[i], "fraction"),
-        "angle_deg": rounded(np.degrees(lifted.angle[i]), "deg"),
-        "component": int(lifted.component[i]),
-        "scale_px_per_unit": rounded(lifted.scale[i], "scale"),
-        "residual_px2": rounded(lifted.residual[i], "px2"),
-    } for i, label in enumerate(keypoints.labels)]
+    problems = pose_problems(conversion.points, weights)
+    todo = np.flatnonzero([problem is None for problem in problems])
+    lifted, done, block_problems = _lift_in_blocks(lift, conversion.points[todo], weights[todo],
+                                                   progress=not args.quiet)
+    for i, problem in zip(todo, block_problems):
+        problems[i] = problem
+    if not len(done):
+        first = next(i for i, problem in enumerate(problems) if problem)
+        raise ValueError(f"{args.keypoints}: no pose could be lifted; "
+                         f"pose {keypoints.labels[first]}: {problems[first]}")
+    row = dict(zip(todo[done], range(len(done))))
+    poses = [_pose_entry(label, lifted, row[i], weights[i]) if i in row else
+             {"label": label, "lifted": False, "error": problems[i]} for i, label in enumerate(keypoints.labels)]
     write_json(out, {
         **json_header("lift", SCHEMA_VERSION),
         "input": str(args.keypoints), "input_format": args.format, "input_joint_set": keypoints.joint_set,
@@ -87,26 +90,76 @@ def run(args: argparse.Namespace) -> int:
         "perspective_correction": args.focal_px is not None,
         "prior": prior.describe(), "poses": poses,
     })
-    print(f"lifted {len(poses)} pose(s) from {args.keypoints}; wrote {out}")
+    print(f"lifted {len(done)} pose(s) from {args.keypoints}; wrote {out}")
+    failed = [i for i, problem in enumerate(problems) if problem]
+    if failed:
+        print(f"poselift: {args.keypoints}: {len(failed)} of {len(problems)} pose(s) could not be lifted and are "
+              f"marked so in {out}; the first, pose {keypoints.labels[failed[0]]}: {problems[failed[0]]}",
+              file=sys.stderr)
     if conversion.missing:
         print(f"note: {keypoints.joint_set} lacks {', '.join(conversion.missing)}: filled in by the prior",
               file=sys.stderr)
     return 0
 
 
+def _pose_entry(label: str, lifted, row: int, weights: np.ndarray) -> dict:
+    """One lifted pose of the output (docs/output-format.md)."""
+    return {
+        "label": label,
+        "lifted": True,
+        "joints_3d_mm": rounded(lifted.pose_3d[row], "mm"),
+        "projected_2d_px": rounded(lifted.projected_2d[row], "px"),
+        "weights": rounded(weights, "fraction"),
+        "angle_deg": rounded(np.degrees(lifted.angle[row]), "deg"),
+        "component": int(lifted.component[row]),
+        "scale_px_per_unit": rounded(lifted.scale[row], "scale"),
+        "residual_px2": rounded(lifted.residual[row], "px2"),
+    }
+
+
 def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: bool):
-    """``lift(points, weights)`` over blocks of :data:`LIFT_BLOCK` frames, with a progress
-    bar (frames per second) on stderr when there is more than one block."""
+    """``lift(points, weights)`` over blocks of :data:`LIFT_BLOCK` frames, with a progress bar
+    (frames per second) on stderr when there is more than one block.
+
+    A block that fails is lifted again pose by pose, so that one pose that cannot be lifted
+    (no rotation gives a positive scale) fails alone; so does a pose whose lift is not finite.
+
+    Returns:
+        The :class:`~poselift.lifting.Lifted` of the poses lifted, their indices (m,) among
+        the (n,) poses given, and per pose given None or why it could not be lifted.
+    """
     from dataclasses import fields
 
     from tqdm import tqdm
 
     from ..lifting import Lifted
 
-    blocks = []
+    blocks, done, problems = [], [], [None] * len(points)
+
+    def keep(result, indices) -> None:
+        finite = np.ones(len(indices), dtype=bool)
+        for field in fields(Lifted):
+            values = getattr(result, field.name)
+            finite &= np.isfinite(values.reshape(len(indices), -1)).all(axis=1)
+        for i in indices[~finite]:
+            problems[i] = "the lift gave numbers that are not finite"
+        blocks.append(Lifted(*(getattr(result, f.name)[finite] for f in fields(Lifted))))
+        done.append(indices[finite])
+
     with tqdm(total=len(points), desc="lift", unit="frame", file=sys.stderr,
               disable=not progress or len(points) <= LIFT_BLOCK) as bar:
         for start in range(0, len(points), LIFT_BLOCK):
-            blocks.append(lift(points[start:start + LIFT_BLOCK], weights[start:start + LIFT_BLOCK]))
-            bar.update(len(blocks[-1].angle))
-    return Lifted(*(np.concatenate([getattr(block, field.name) for block in blocks]) for field in fields(Lifted)))
+            indices = np.arange(start, min(start + LIFT_BLOCK, len(points)))
+            try:
+                keep(lift(points[indices], weights[indices]), indices)
+            except ValueError:
+                for i in indices:
+                    try:
+                        keep(lift(points[i:i + 1], weights[i:i + 1]), np.array([i]))
+                    except ValueError as error:
+                        problems[i] = str(error)
+            bar.update(len(indices))
+    if not blocks:
+        return None, np.empty(0, dtype=np.int64), problems
+    return (Lifted(*(np.concatenate([getattr(block, f.name) for block in blocks]) for f in fields(Lifted))),
+            np.concatenate(done), problems)

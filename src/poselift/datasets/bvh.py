@@ -78,9 +78,12 @@ class _Lines:
         if len(tokens) != count:
             raise self.error(f"{what} needs {count} numbers, found {len(tokens)}", line)
         try:
-            return [float(t) for t in tokens]
+            values = [float(t) for t in tokens]
         except ValueError:
             raise self.error(f"{what} holds a value that is not a number: {' '.join(tokens)}", line) from None
+        if not np.all(np.isfinite(values)):
+            raise self.error(f"{what} holds NaN or an infinite value", line)
+        return values
 
 
 def read_bvh(path: str | Path) -> Motion:
@@ -161,7 +164,12 @@ def read_bvh(path: str | Path) -> Motion:
     if tokens[:2] != ["Frame", "Time:"] or len(tokens) != 3:
         raise lines.error("expected 'Frame Time: <seconds>'", line)
     frame_time = lines.floats(tokens[2:], 1, line, "Frame Time")[0]
+    if not (np.isfinite(frame_time) and frame_time > 0):
+        raise lines.error(f"Frame Time must be a positive number of seconds, got {tokens[2]}", line)
     width = sum(len(c) for c in channels)
+    remaining = len(lines.lines) - lines.pos
+    if num_frames > remaining:  # checked before allocating: a header may claim any count
+        raise lines.error(f"the file announces {num_frames} frames but holds {remaining} frame lines")
     values = np.empty((num_frames, width))
     for f in range(num_frames):
         line, tokens = lines.next()

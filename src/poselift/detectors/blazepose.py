@@ -21,9 +21,12 @@ All coordinates returned are pixels of the image passed in (x right, y down).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,11 +110,26 @@ def _interpreter(path: Path, threads: int | None):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():  # the runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate"
+            interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
         raise ModelError(f"{path}: cannot load the model ({error})") from None
     return interpreter
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native code writes to the process's stderr (file descriptor 2) to nowhere, for a while."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _anchors() -> np.ndarray:

@@ -40,8 +40,8 @@ from ..prior.model import PosePrior
 from .individual import Solutions, solve_individually
 from .tables import Bank, SearchTables, search_tables, solve_matrices
 
-__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS", "Lifted",
-           "Lifter", "lift"]
+__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS",
+           "MAX_COORDINATE_PX", "Lifted", "Lifter", "lift", "pose_problems"]
 
 DEFAULT_ANGLES = 80
 """Ground-plane angles searched (section 5.3: "checking 80 locations")."""
@@ -57,6 +57,9 @@ SCALE_PRIOR = 0.1
 
 MIN_VISIBLE_JOINTS = 5
 """Fewest joints with a non-zero weight that a pose may be lifted from."""
+
+MAX_COORDINATE_PX = 1e6
+"""Largest absolute pixel coordinate of a weighted joint (beyond it, sums of squares lose the pose's shape)."""
 
 _PATTERN_CACHE = 16  # weight patterns whose search tables a Lifter keeps (about 6 MB each)
 _MANY_PATTERNS = 16  # more distinct weight patterns than this: solve each frame on its own
@@ -207,9 +210,7 @@ class Lifter:
         centre = np.einsum("nl,nlc->nc", w, points) / total[:, None]
         centred = points - centre[:, None]
         centred[hidden] = 0.0
-        spread = np.sqrt(np.einsum("nl,nlc->n", w, centred**2) / total)
-        if np.any(~(spread > 1e-9 * (1 + np.abs(centre).max(axis=1)))):
-            raise ValueError("cannot lift a pose whose weighted joints all lie at one point")
+        spread = np.sqrt(np.einsum("nl,nlc->n", w, centred**2) / total)  # > 0: checked by pose_problems
         y = (centred / spread[:, None, None]).reshape(n, -1)  # unit spread: scale-free costs
         norm = np.einsum("nl,nl->n", np.repeat(w, 2, axis=1), y * y)
 
@@ -310,13 +311,44 @@ class Lifter:
                 raise ValueError("weights must be finite and non-negative")
         points = points.reshape(-1, num_joints, 2)
         w = w.reshape(-1, num_joints)
-        if np.any(~np.isfinite(points) & (w[..., None] > 0)):
-            raise ValueError("points hold NaN or infinite values at joints with non-zero weight")
-        visible = np.count_nonzero(w > 0, axis=1)
-        if np.any(visible < MIN_VISIBLE_JOINTS):
-            raise ValueError(f"a pose has {visible.min()} joints with non-zero weight; "
-                             f"at least {MIN_VISIBLE_JOINTS} are needed")
+        problems = pose_problems(points, w)
+        bad = [i for i, problem in enumerate(problems) if problem]
+        if bad:
+            where = "" if not batch else f"pose {np.unravel_index(bad[0], batch) if len(batch) > 1 else bad[0]}: "
+            more = f" (and {len(bad) - 1} more pose(s))" if len(bad) > 1 else ""
+            raise ValueError(f"{where}{problems[bad[0]]}{more}")
         return points, w, batch
+
+
+def pose_problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
+    """Why each of (n, L, 2) pixel poses with (n, L) non-negative weights cannot be lifted, or None.
+
+    A pose needs :data:`MIN_VISIBLE_JOINTS` joints of non-zero weight, finite coordinates of
+    at most :data:`MAX_COORDINATE_PX` at those joints, and those joints not all at one point.
+    """
+    weighted = weights > 0
+    finite = np.isfinite(points).all(axis=-1)
+    not_finite = (weighted & ~finite).any(axis=1)
+    too_far = (weighted & finite & (np.abs(np.nan_to_num(points)) > MAX_COORDINATE_PX).any(axis=-1)).any(axis=1)
+    visible = np.count_nonzero(weighted, axis=1)
+    usable = np.where(weighted[..., None] & finite[..., None], points, 0.0)
+    total = np.maximum(weights.sum(axis=1), 1e-300)
+    centre = np.einsum("nl,nlc->nc", weights, usable) / total[:, None]
+    spread = np.sqrt(np.einsum("nl,nlc->n", weights, (usable - centre[:, None]) ** 2 * weighted[..., None]) / total)
+    at_one_point = ~(spread > 1e-9 * (1 + np.abs(centre).max(axis=1)))
+    problems: list[str | None] = []
+    for i in range(len(points)):
+        if not_finite[i]:
+            problems.append("points hold NaN or infinite values at joints with non-zero weight")
+        elif too_far[i]:
+            problems.append(f"a coordinate lies beyond {MAX_COORDINATE_PX:.0e} pixels")
+        elif visible[i] < MIN_VISIBLE_JOINTS:
+            problems.append(f"{visible[i]} joints have a non-zero weight; at least {MIN_VISIBLE_JOINTS} are needed")
+        elif at_one_point[i]:
+            problems.append("cannot lift a pose whose weighted joints all lie at one point")
+        else:
+            problems.append(None)
+    return problems
 
 
 def _weight_patterns(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

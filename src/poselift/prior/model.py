@@ -40,6 +40,29 @@ DEFAULT_PRIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "h36m_prio
 """The shipped prior, fitted on Human3.6M S1, S5, S6, S7, S8 (``make prior`` re-creates it)."""
 
 _ARRAYS = ("means", "bases", "variances", "noise", "weights")
+_MAX_MEMBER_BYTES = 64 * 2**20  # a prior's arrays are a few MB: a larger member is not a prior (or a zip bomb)
+
+
+def _read_archive(path: Path) -> tuple[object, dict[str, np.ndarray]]:
+    """The decoded JSON header and the arrays of a prior file, each member's size checked before it is read.
+
+    Raises:
+        ValueError: not such an archive.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
+        too_large = [name for name, size in sizes.items() if size > _MAX_MEMBER_BYTES]
+        if too_large:
+            raise ValueError(f"member {too_large[0]} holds more than {_MAX_MEMBER_BYTES // 2**20} MB")
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(str(archive["header"]))
+            arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in _ARRAYS}
+    except RecursionError:
+        raise ValueError(f"{path}: not a poselift prior file (its header is nested too deep)") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as err:
+        raise ValueError(f"{path}: not a poselift prior file ({type(err).__name__}: {err})") from None
+    return header, arrays
 
 
 def check_poses(poses: np.ndarray, joint_set: JointSet, what: str = "poses") -> np.ndarray:
@@ -216,12 +239,7 @@ class PosePrior:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such prior file")
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                header = json.loads(str(archive["header"]))
-                arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in _ARRAYS}
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
-            raise ValueError(f"{path}: not a poselift prior file ({type(err).__name__}: {err})") from err
+        header, arrays = _read_archive(path)
         if not isinstance(header, dict) or header.get("format") not in {f for f, _ in _READABLE}:
             raise ValueError(f"{path}: not a poselift prior file (no {_FORMAT} header)")
         if (header.get("format"), header.get("version")) not in _READABLE:
@@ -230,7 +248,9 @@ class PosePrior:
         size_mm = header.get("size_mm")
         if isinstance(size_mm, bool) or not isinstance(size_mm, (int, float)) or not 0 < size_mm < 1e5:
             raise ValueError(f"{path}: the header's size_mm must be a positive number of millimetres, got {size_mm!r}")
-        joint_set = get_joint_set(header.get("joint_set", "?"))
+        if not isinstance(header.get("joint_set"), str) or not isinstance(header.get("metadata", {}), dict):
+            raise ValueError(f"{path}: the header's joint_set must be a name and its metadata an object")
+        joint_set = get_joint_set(header["joint_set"])
         k, num_joints = len(arrays["weights"]), len(joint_set)
         means, bases = arrays["means"], arrays["bases"]
         j = bases.shape[1] if bases.ndim == 4 else -1
@@ -248,7 +268,7 @@ class PosePrior:
 
     def describe(self) -> str:
         """One line: components, basis size, joints, size, what it was fitted on."""
-        data = self.metadata.get("training_data", "unknown data")
+        data = str(self.metadata.get("training_data", "unknown data"))[:200]
         return (f"PosePrior: {self.n_components} components x {self.n_basis} basis, {self.joint_set.name}, "
                 f"mean limb size {self.size_mm:.0f} mm, fitted on {data}")
 
