@@ -176,15 +176,18 @@ def _write_outputs(outputs: Outputs, image: np.ndarray, people, payload: dict, s
     for stale in (outputs.json, outputs.rounds_png):  # the JSON first: from now on the photo is unfinished
         if stale.is_file():
             stale.unlink()
-    written: list[Path] = []
+    started: list[Path] = []  # each path is listed before it is written: a signal may come at any moment
     try:
+        started.append(outputs.png)
         save_figure(estimate_figure(image, people, H36M17), outputs.png)
-        written.append(outputs.png)
         if save_rounds and people:
+            started.append(outputs.rounds_png)
             save_figure(rounds_figure(people, H36M17), outputs.rounds_png)
-            written.append(outputs.rounds_png)
+        started.append(outputs.json)
         write_json(outputs.json, payload)
     except BaseException:
-        for path in written:
+        if outputs.json in started and outputs.json.is_file():  # the JSON got written: the photo is finished
+            raise
+        for path in started:
             path.unlink(missing_ok=True)
         raise

@@ -67,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from ..images import list_images
 
     files = list_images(args.paths)
+    estimator = build_estimator(args, args.height_mm)  # checks the settings before the folder is made
     out_dir = output_folder(args.out)
-    report = estimate_files(files, out_dir, build_estimator(args, args.height_mm), max_people=args.max_people,
-                            save_rounds=args.save_rounds, progress=not args.quiet)
+    report = estimate_files(files, out_dir, estimator, max_people=args.max_people, save_rounds=args.save_rounds,
+                            progress=not args.quiet)
     if report.failed or report.nobody:
         print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
               f"{len(report.nobody)} had nobody in them", file=sys.stderr)

@@ -52,6 +52,7 @@ PRESENCE_THRESHOLD = 0.5  # landmark network's person-presence probability to ke
 SAME_PERSON = 0.1  # median keypoint distance, as a fraction of the crop side, of one person
 SAME_CROP = (0.05, 0.1, np.radians(10.0))  # with fast=True: no second landmark pass this close
 WINDOW_ASPECT = 1.2  # images longer than this times their short side also get square windows
+MAX_SQUARE_WINDOWS = 16  # at most this many, spread evenly (more only for images over 8.5 times as long as wide)
 
 
 class ModelError(OSError):
@@ -403,11 +404,13 @@ def _region_from_points(hips: np.ndarray, top: np.ndarray) -> Crop:
 def _windows(width: int, height: int) -> list[tuple[int, int, tuple[int, int], float]]:
     """Detector windows (x0, y0, (w, h), border): the whole image with and without a border
     (people at its edges need the border; people small in the middle are lost with it),
-    then squares along its long side."""
+    then squares along its long side, half overlapping (at most :data:`MAX_SQUARE_WINDOWS`)."""
     windows = [(0, 0, (width, height), DETECTION_BORDER), (0, 0, (width, height), 0.0)]
     short, long = min(width, height), max(width, height)
     if long > WINDOW_ASPECT * short:
         starts = np.unique(np.round(np.r_[np.arange(0, long - short, short / 2.0), long - short]).astype(int))
+        if len(starts) > MAX_SQUARE_WINDOWS:  # a panorama: detection time bounded, not proportional to its length
+            starts = np.unique(np.round(np.linspace(0, long - short, MAX_SQUARE_WINDOWS)).astype(int))
         for start in starts:
             windows.append((int(start), 0, (short, short), 0.0) if width > height else
                            (0, int(start), (short, short), 0.0))

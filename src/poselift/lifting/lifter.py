@@ -333,8 +333,10 @@ def pose_problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
     visible = np.count_nonzero(weighted, axis=1)
     usable = np.where(weighted[..., None] & finite[..., None], points, 0.0)
     total = np.maximum(weights.sum(axis=1), 1e-300)
-    centre = np.einsum("nl,nlc->nc", weights, usable) / total[:, None]
-    spread = np.sqrt(np.einsum("nl,nlc->n", weights, (usable - centre[:, None]) ** 2 * weighted[..., None]) / total)
+    with np.errstate(over="ignore", invalid="ignore"):  # coordinates near 1e300: refused as too far below
+        centre = np.einsum("nl,nlc->nc", weights, usable) / total[:, None]
+        spread = np.sqrt(np.einsum("nl,nlc->n", weights, (usable - centre[:, None]) ** 2 * weighted[..., None])
+                         / total)
     at_one_point = ~(spread > 1e-9 * (1 + np.abs(centre).max(axis=1)))
     problems: list[str | None] = []
     for i in range(len(points)):
