@@ -153,7 +153,7 @@ class _FailsOnTallPhotos:
     def __init__(self) -> None:
         self.prior = PosePrior.default()
 
-    def estimate(self, image, max_people=None):
+    def estimate(self, image, max_people=None, pixel_scale=1.0):
         if image.shape[0] == 77:
             raise struct.error("unpack requires a buffer of 4 bytes")
         return []

@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .estimator import MAX_WORKING_SIDE
 from .files import json_header, rounded, write_json
-from .images import read_image
+from .images import Photo, read_photo
 from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["SCHEMA_VERSION", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
@@ -151,10 +152,10 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
                disable=not progress or len(files) < 2, file=sys.stderr)
     for path, outputs in bar:
         try:
-            image = read_image(path)
-            people = estimator.estimate(image, max_people=max_people)
-            _write_outputs(outputs, image, people, document(path, image.shape, people, estimator, save_rounds),
-                           save_rounds)
+            photo = read_photo(path, longest=MAX_WORKING_SIDE)
+            people = estimator.estimate(photo.pixels, max_people=max_people, pixel_scale=photo.scale)
+            _write_outputs(outputs, photo, people, document(path, (photo.height, photo.width), people, estimator,
+                                                            save_rounds), save_rounds)
         except Exception as error:  # any failure of one photo is that photo's failure, whatever its type
             message = str(error) if str(path) in str(error) else f"{path}: {type(error).__name__}: {error}"
             report.failed.append((path, message))
@@ -168,7 +169,7 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
     return report
 
 
-def _write_outputs(outputs: Outputs, image: np.ndarray, people, payload: dict, save_rounds: bool) -> None:
+def _write_outputs(outputs: Outputs, photo: Photo, people, payload: dict, save_rounds: bool) -> None:
     """One photo's figures, then its JSON (the mark of a finished photo); on any failure or
     interruption, the outputs this call wrote are removed and the error raised again."""
     from .visualize import estimate_figure, rounds_figure, save_figure
@@ -179,7 +180,7 @@ def _write_outputs(outputs: Outputs, image: np.ndarray, people, payload: dict, s
     started: list[Path] = []  # each path is listed before it is written: a signal may come at any moment
     try:
         started.append(outputs.png)
-        save_figure(estimate_figure(image, people, H36M17), outputs.png)
+        save_figure(estimate_figure(photo.pixels, people, H36M17, (photo.width, photo.height)), outputs.png)
         if save_rounds and people:
             started.append(outputs.rounds_png)
             save_figure(rounds_figure(people, H36M17), outputs.rounds_png)

@@ -162,8 +162,12 @@ class Estimator:
         self.learned = _load_learned(self.learned_path, self.prior) if self.learned_path else None
         self.blazepose = BlazePose(threads=threads)
 
-    def estimate(self, image: np.ndarray | str | Path, max_people: int | None = None) -> list[Person]:
+    def estimate(self, image: np.ndarray | str | Path, max_people: int | None = None,
+                 pixel_scale: float = 1.0) -> list[Person]:
         """Everyone in ``image`` (an (H, W, 3) uint8 RGB array or a path), most prominent first.
+
+        ``pixel_scale``: pixels of the photo reported in per pixel of ``image`` (for a photo
+        decoded reduced, :func:`poselift.images.read_photo`).
 
         Raises:
             poselift.images.ImageError: a path that is not a readable image.
@@ -176,7 +180,7 @@ class Estimator:
             raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {image.shape} {image.dtype}")
         working, factor = _shrink(image)
         found = self.blazepose.find_people(working, max_people, fast=self.fast)
-        return [self.refine(person, 1.0 / factor) for person in found]
+        return [self.refine(person, pixel_scale / factor) for person in found]
 
     def refine(self, found: LandmarkOutput, pixel_scale: float = 1.0) -> Person:
         """The 2D and 3D pose of one BlazePose result (sections 5.2-5.5).

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageError", "read_image", "list_images", "IMAGE_SUFFIXES", "MAX_PIXELS"]
+__all__ = ["ImageError", "Photo", "read_image", "read_photo", "list_images", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
 
 _NOT_PHOTOS = {"MPEG", "EPS"}  # Pillow identifies these but cannot decode them (video; needs Ghostscript)
@@ -46,6 +48,33 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         ImageError: the file is missing, empty, truncated, or not an image.
     """
+    return read_photo(path).pixels
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo as decoded, perhaps reduced.
+
+    Attributes:
+        pixels: (h, w, 3) uint8 RGB, upright.
+        scale: pixels of the photo per pixel of ``pixels`` (1, or 2, 4, 8 for a JPEG decoded reduced).
+        width, height: the upright photo's own size in pixels.
+    """
+
+    pixels: np.ndarray
+    scale: float
+    width: int
+    height: int
+
+
+def read_photo(path: str | Path, longest: int | None = None) -> Photo:
+    """Like :func:`read_image`; a JPEG more than twice ``longest`` pixels on its longer side is
+    decoded reduced (by 2, 4 or 8, to no less than ``longest``), which takes a fraction of the
+    memory and time of the whole photo.
+
+    Raises:
+        ImageError: as :func:`read_image`.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
@@ -55,7 +84,12 @@ def read_image(path: str | Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # up to MAX_PIXELS is read
             with Image.open(path) as image:
+                full = image.size
+                if longest and image.format == "JPEG" and max(full) > 2 * longest:
+                    ratio = longest / max(full)
+                    image.draft("RGB", (math.ceil(full[0] * ratio), math.ceil(full[1] * ratio)))
                 image.load()  # decodes now: truncated data raises here, not later
+                scale = float(round(max(full) / max(image.size)))
                 image = _upright(image)
     except UnidentifiedImageError as error:
         raise ImageError(f"{path}: not a readable image ({error})") from None
@@ -67,7 +101,10 @@ def read_image(path: str | Path) -> np.ndarray:
     except Exception as error:  # decoders raise OSError, SyntaxError, struct.error, TypeError ... on corrupt data
         raise ImageError(f"{path}: cannot decode the image, it may be truncated or corrupt "
                          f"({type(error).__name__}: {error})") from None
-    return _to_rgb8(image, path)
+    pixels = _to_rgb8(image, path)
+    turned = (pixels.shape[1] >= pixels.shape[0]) != (full[0] >= full[1])  # EXIF turned it a quarter
+    width, height = (full[1], full[0]) if turned else full
+    return Photo(pixels, scale, int(width), int(height))
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -120,15 +120,17 @@ def aligned_pca_figure(aligned_flat: np.ndarray, labels: np.ndarray | None = Non
     return fig
 
 
-def estimate_figure(image: np.ndarray, people, joint_set: JointSet) -> Figure:
+def estimate_figure(image: np.ndarray, people, joint_set: JointSet, size: tuple[int, int] | None = None) -> Figure:
     """The photo with each person's 2D skeleton (numbered), beside each person's 3D skeleton.
 
     Args:
         image: (H, W, 3) uint8 RGB photo.
         people: :class:`poselift.estimator.Person` list (may be empty).
+        size: (width, height) of the photo the people's pixels refer to, if ``image`` is a
+            reduced copy of it (default: the image's own size).
     """
     n = max(len(people), 1)
-    height, width = image.shape[:2]
+    width, height = size or (image.shape[1], image.shape[0])
     photo_width = float(np.clip(5.0 * width / max(height, 1), *PHOTO_PANEL_INCHES))  # a 5000x1 photo: 12 in
     fig = Figure(figsize=(photo_width + 3.0 * min(n, 4), 5.0))
     grid = fig.add_gridspec(1 if n <= 4 else 2, 1 + min(n, 4),
