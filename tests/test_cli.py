@@ -236,6 +236,29 @@ def test_evaluate_h36m_protocol_3_prints_a_table_and_writes_json(data_dir, tmp_p
     assert 30 < result["average_over_actions"]["pa_mpjpe"] < 120
 
 
+@pytest.mark.slow
+def test_evaluate_skips_and_counts_the_pairs_the_2d_input_lacks(data_dir, tmp_path, capsys):
+    import json
+
+    from poselift.datasets import h36m
+
+    detections = h36m.load_detections_sh("S9", data_dir)
+    kept = {f"S9/{sequence.replace(' ', '_')}.{camera}": points for (sequence, camera), points in detections.items()
+            if not (sequence == "Directions" and camera == "58860488")}
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, joint_set=np.array("sh16"), **kept)
+    out = tmp_path / "p3.json"
+    assert main(["evaluate", "h36m", "--protocol", "3", "--input", str(partial), "--quiet", "--json", str(out)]) == 0
+    assert "skipped 1 (sequence, camera) pair(s) the 2D input lacks: S9 'Directions' camera 58860488" in \
+        capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["skipped"] == ["S9 'Directions' camera 58860488"] and "Directions" not in result["per_action"]
+    nothing = tmp_path / "nothing.npz"
+    np.savez(nothing, joint_set=np.array("sh16"), **{"S9/Directions.54138969": detections["Directions", "54138969"]})
+    assert main(["evaluate", "h36m", "--protocol", "3", "--input", str(nothing), "--quiet"]) == 1
+    assert "the 2D input has none of the protocol's" in capsys.readouterr().err
+
+
 def test_evaluate_with_a_bad_detection_file_fails_clearly(tmp_path, capsys):
     bad = tmp_path / "det.npz"
     np.savez(bad, something=np.zeros((3, 16, 2)))

@@ -3,7 +3,10 @@
 Formats (``--format``):
 
 * ``coco``: COCO keypoint JSON: a list of annotations, or a dict with ``"annotations"``,
-  each with ``"keypoints"`` = 17 x (x, y, v); v = 0 (not labelled) gives weight 0.
+  each with ``"keypoints"`` = J x (x, y, v); v = 0 (not labelled) gives weight 0. The joints
+  are those its category names (``"categories": [{"id", "keypoints": [names]}]``, as mmpose
+  writes Human3.6M-17, CrowdPose or AIC files; see
+  :func:`poselift.skeleton.joint_set_from_names`), COCO-17 where the file names none.
 * ``openpose``: OpenPose JSON, ``{"people": [{"pose_keypoints_2d": 25 x (x, y, c)}]}``
   (BODY_25); the confidence c is the weight (0: not detected).
 * ``h36m``, ``lsp``: a ``.npy`` or JSON array (N, J, 2) or (N, J, 3) in the H36M-17 or
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .skeleton import COCO17, H36M17, LSP14, OPENPOSE25, get_joint_set
+from .skeleton import COCO17, H36M17, LSP14, OPENPOSE25, JointSet, get_joint_set, joint_set_from_names
 
 __all__ = ["FORMATS", "Keypoints", "read_keypoints"]
 
@@ -34,13 +37,13 @@ class Keypoints:
     Attributes:
         points: (N, J, 2) pixels.
         weights: (N, J) in [0, 1]; 0 = missing.
-        joint_set: name of the joint set of ``points``.
+        joint_set: the joint set of ``points``.
         labels: one label per pose (annotation id, person index).
     """
 
     points: np.ndarray
     weights: np.ndarray
-    joint_set: str
+    joint_set: JointSet
     labels: tuple[str, ...]
 
 
@@ -97,12 +100,13 @@ def _array(path: Path) -> np.ndarray:
     return np.array(array, dtype=np.float64)
 
 
-def _from_array(path: Path, array: np.ndarray, joint_set: str) -> Keypoints:
-    num_joints = len(get_joint_set(joint_set))
+def _from_array(path: Path, array: np.ndarray, joint_set: JointSet) -> Keypoints:
+    num_joints = len(joint_set)
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[1] != num_joints or array.shape[2] not in (2, 3):
-        raise ValueError(f"{path}: expected an array (N, {num_joints}, 2 or 3) for {joint_set}, got {array.shape}")
+        raise ValueError(f"{path}: expected an array (N, {num_joints}, 2 or 3) for {joint_set.name}, "
+                         f"got {array.shape}")
     if len(array) == 0:
         raise ValueError(f"{path}: holds no poses")
     weights = array[..., 2] if array.shape[2] == 3 else np.ones(array.shape[:2])
@@ -133,21 +137,20 @@ def read_keypoints(path: str | Path, fmt: str, joint_set: str = "h36m17") -> Key
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such keypoint file")
     if fmt in ("h36m", "lsp", "npy"):
-        name = {"h36m": H36M17.name, "lsp": LSP14.name}.get(fmt, joint_set)
-        return _from_array(path, _array(path), name)
+        return _from_array(path, _array(path), {"h36m": H36M17, "lsp": LSP14}.get(fmt) or get_joint_set(joint_set))
     data = _read_json(path)
     rows, labels = [], []
     if fmt == "coco":
         annotations = data.get("annotations") if isinstance(data, dict) else data
         if not isinstance(annotations, list):
             raise ValueError(f"{path}: not COCO keypoints (expected a list of annotations)")
+        joint_set = _coco_joint_set(path, data)
         for i, ann in enumerate(annotations):
             if not isinstance(ann, dict) or "keypoints" not in ann:
                 raise ValueError(f"{path}: annotation {i} has no 'keypoints'")
-            triplets = _triplets(path, ann["keypoints"], len(COCO17), f"annotation {i}'s keypoints")
+            triplets = _triplets(path, ann["keypoints"], len(joint_set), f"annotation {i}'s keypoints")
             rows.append(np.column_stack([triplets[:, :2], (triplets[:, 2] > 0).astype(float)]))
             labels.append(str(ann.get("id", i)))
-        name = COCO17.name
     else:
         people = data.get("people") if isinstance(data, dict) else None
         if not isinstance(people, list):
@@ -159,8 +162,29 @@ def read_keypoints(path: str | Path, fmt: str, joint_set: str = "h36m17") -> Key
                                  f"person {i}'s pose_keypoints_2d")
             rows.append(np.column_stack([triplets[:, :2], np.clip(triplets[:, 2], 0, 1)]))
             labels.append(str(i))
-        name = OPENPOSE25.name
+        joint_set = OPENPOSE25
     if not rows:
         raise ValueError(f"{path}: holds no poses")
     array = np.stack(rows)
-    return Keypoints(array[..., :2], array[..., 2], name, tuple(labels))
+    return Keypoints(array[..., :2], array[..., 2], joint_set, tuple(labels))
+
+
+def _coco_joint_set(path: Path, data) -> JointSet:
+    """The joint set a COCO file's person category names, COCO-17 if it names none.
+
+    Raises:
+        ValueError: several categories name different joints, or the names match no known joints.
+    """
+    categories = data.get("categories") if isinstance(data, dict) else None
+    if not isinstance(categories, list):
+        return COCO17
+    names = [c.get("keypoints") for c in categories if isinstance(c, dict) and c.get("keypoints") is not None]
+    if not names:
+        return COCO17
+    if any(n != names[0] for n in names) or not isinstance(names[0], list) or not all(
+            isinstance(n, str) for n in names[0]):
+        raise ValueError(f"{path}: the categories' 'keypoints' must be one list of joint names")
+    try:
+        return joint_set_from_names(names[0], label=f"{path.name}'s joints")
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

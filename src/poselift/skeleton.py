@@ -33,6 +33,9 @@ __all__ = [
     "COCO17",
     "OPENPOSE25",
     "JOINT_SETS",
+    "KNOWN_LAYOUTS",
+    "NAME_ALIASES",
+    "joint_set_from_names",
     "DERIVATIONS",
     "get_joint_set",
     "convert",
@@ -179,6 +182,55 @@ OPENPOSE25 = JointSet(
 )
 
 JOINT_SETS: dict[str, JointSet] = {s.name: s for s in (H36M17, LSP14, SH16, BLAZEPOSE33, COCO17, OPENPOSE25)}
+
+KNOWN_LAYOUTS: dict[tuple[str, ...], str] = {
+    tuple(s.joints): s.name for s in JOINT_SETS.values()} | {
+    # Human3.6M-17 as some tools name it (mmpose-style COCO files, e.g. the annotated frames'
+    # h36m_coco.json): the order is H36M-17's. These files call joints 1-3 "left", but the
+    # frames' 3D puts joint 1 beside joint 14 (the right shoulder) in all four: they are the
+    # subject's right leg, as in H36M-17 (the labels of the two codebases disagree).
+    ("root_(pelvis)", "left_hip", "left_knee", "left_foot", "right_hip", "right_knee", "right_foot", "spine",
+     "thorax", "neck_base", "head", "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow",
+     "right_wrist"): H36M17.name,
+    ("root", "right_hip", "right_knee", "right_foot", "left_hip", "left_knee", "left_foot", "spine", "thorax",
+     "neck_base", "head", "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow",
+     "right_wrist"): H36M17.name,
+}
+"""Whole lists of joint names (normalised: lower case, ``_`` for spaces) that are a known joint set, in its order."""
+
+NAME_ALIASES = {"root": "pelvis", "head": "head_top", "left_foot": "left_ankle", "right_foot": "right_ankle"}
+"""Other tools' names of single joints (CrowdPose's and AIC's "head" is the top of the head)."""
+
+
+def _normalised(name: str) -> str:
+    return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def joint_set_from_names(names: list[str] | tuple[str, ...], label: str) -> JointSet:
+    """The joint set a file names its joints with (COCO categories' ``keypoints``).
+
+    A whole list that is a known layout (:data:`KNOWN_LAYOUTS`) is that joint set. Otherwise
+    each name must be a joint of a known set, or an alias of one (:data:`NAME_ALIASES`), and
+    the file's joints make a set of their own, ``label``, converted by name like any other.
+
+    Raises:
+        ValueError: names that map to no known joint, listed; repeated names.
+    """
+    normalised = tuple(_normalised(n) for n in names)
+    if normalised in KNOWN_LAYOUTS:
+        return JOINT_SETS[KNOWN_LAYOUTS[normalised]]
+    known = {joint for s in JOINT_SETS.values() for joint in s.joints}
+    mapped = tuple(NAME_ALIASES.get(n, n) for n in normalised)
+    unknown = [name for name, m in zip(names, mapped) if m not in known]
+    if unknown:
+        raise ValueError(f"joint names that match no known joint: {', '.join(map(str, unknown))} "
+                         f"(known sets: {', '.join(JOINT_SETS)})")
+    if len(set(mapped)) != len(mapped):
+        raise ValueError(f"joint names repeat once read: {', '.join(map(str, names))}")
+    partners = {_partner_name(m) for m in mapped} - set(mapped)
+    if partners:
+        raise ValueError(f"joint names lack their left/right partners: {', '.join(sorted(partners))}")
+    return JointSet(label, mapped, tuple(-1 for _ in mapped))
 
 
 def get_joint_set(name: str | JointSet) -> JointSet:

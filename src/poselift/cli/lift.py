@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
              {"label": label, "lifted": False, "error": problems[i]} for i, label in enumerate(keypoints.labels)]
     write_json(out, {
         **json_header("lift", SCHEMA_VERSION),
-        "input": str(args.keypoints), "input_format": args.format, "input_joint_set": keypoints.joint_set,
+        "input": str(args.keypoints), "input_format": args.format, "input_joint_set": keypoints.joint_set.name,
         "joint_set": prior.joint_set.name,
         "joint_names": list(prior.joint_set.joints),
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
               f"marked so in {out}; the first, pose {keypoints.labels[failed[0]]}: {problems[failed[0]]}",
               file=sys.stderr)
     if conversion.missing:
-        print(f"note: {keypoints.joint_set} lacks {', '.join(conversion.missing)}: filled in by the prior",
+        print(f"note: {keypoints.joint_set.name} lacks {', '.join(conversion.missing)}: filled in by the prior",
               file=sys.stderr)
     return 0
 

@@ -130,7 +130,12 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
 
     Returns:
         A dict with the protocol, per-action and average MPJPE and PA-MPJPE (mm), frame
-        counts and a description of the input.
+        counts, a description of the input and the (sequence, camera) pairs skipped because
+        the 2D input lacks them (the standard SH release has no S11 "Directions" for camera
+        54138969).
+
+    Raises:
+        ValueError: the 2D input has none of the protocol's (sequence, camera) pairs.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be 1, 2 or 3, got {protocol}")
@@ -145,6 +150,12 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         for camera in cameras[subject]:
             if camera.name in spec.cameras:
                 jobs += [(subject, seq, camera, poses[seq], inputs, input_set) for seq in sorted(keep)]
+    lacking = [job for job in jobs if job[4] is not None and (job[1], job[2].name) not in job[4]]
+    skipped = [f"{subject} {sequence!r} camera {camera.name}" for subject, sequence, camera, *_ in lacking]
+    jobs = [job for job in jobs if job not in lacking]
+    if not jobs:
+        raise ValueError(f"the 2D input has none of the protocol's {len(lacking)} (sequence, camera) pairs, "
+                         f"e.g. {skipped[0]}" if lacking else "the protocol selects no frames")
     lifters: dict[tuple[str, str], Lifter] = {}
     jobs = tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}")
     for subject, sequence, camera, world, inputs, input_set in jobs:
@@ -153,10 +164,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         if inputs is None:
             points, weights = camera.project(world), None
         else:
-            key = (sequence, camera.name)
-            if key not in inputs:
-                raise ValueError(f"2D input has no entry for {subject} {sequence!r} camera {camera.name}")
-            conversion = convert(inputs[key][:: spec.step], get_joint_set(input_set), H36M17)
+            conversion = convert(inputs[sequence, camera.name][:: spec.step], get_joint_set(input_set), H36M17)
             points = conversion.points
             weights = conversion.weights.copy()
             for name in conversion.approximate:
@@ -198,6 +206,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "prior": prior.describe(),
         "per_action": per_action,
         "frames": frames,
+        "skipped": skipped,
         "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in ("mpjpe", "pa_mpjpe")},
         "average_over_frames": all_frames,
     }
@@ -216,4 +225,7 @@ def format_table(result: dict) -> str:
     total = sum(result["frames"].values())
     lines.append(f"{'Average':<14}{total:>8}{avg['mpjpe']:>10.1f}{avg['pa_mpjpe']:>13.1f}")
     lines.append(f"{'(all frames)':<14}{total:>8}{all_frames['mpjpe']:>10.1f}{all_frames['pa_mpjpe']:>13.1f}")
+    if result["skipped"]:
+        lines.append(f"skipped {len(result['skipped'])} (sequence, camera) pair(s) the 2D input lacks: "
+                     f"{'; '.join(result['skipped'])}")
     return "\n".join(lines)
