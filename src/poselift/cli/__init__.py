@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     lift.add_parser(commands)
     estimate.add_parser(commands)
     evaluate.add_parser(commands)
-    train.add_parser(commands)
+    train.add_parsers(commands)
     return parser
 
 

@@ -29,6 +29,9 @@ def add_parser(commands) -> None:
                       help="weight of input joints that only approximate H36M's (SH spine and head)")
     h36m.add_argument("--weak-perspective", action="store_true",
                       help="no perspective correction with the camera's focal length (the paper's model)")
+    h36m.add_argument("--lifter", choices=["prior", "learned"], default="prior",
+                      help="prior: the paper's lifter (section 5.3); learned: the network trained on mocap alone")
+    h36m.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
     _add_common(h36m, _h36m)
 
     lsp = datasets.add_parser("lsp", help="2D accuracy (PCK, pixel error) of the photo pipeline on LSP")
@@ -67,8 +70,13 @@ def _lsp(args: argparse.Namespace) -> dict:
 def _h36m(args: argparse.Namespace) -> dict:
     from ..evaluation.h36m import evaluate_h36m, format_table
 
+    learned = None
+    if args.lifter == "learned":
+        from ..lifting.learned import LearnedLifter
+
+        learned = LearnedLifter(args.lifter_weights)
     result = evaluate_h36m(load_prior(args.prior), args.protocol, args.input, subjects=args.subjects,
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
-                           perspective=not args.weak_perspective)
+                           perspective=not args.weak_perspective, learned=learned)
     print(format_table(result))
     return result

@@ -1,4 +1,5 @@
-"""``poselift train``: the network of section 5 on LSP, with 2D labels only."""
+"""``poselift train`` (the network of section 5 on LSP, 2D labels only) and ``poselift train-lifter``
+(the learned lifter, 3D mocap only)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 from ..files import json_header, write_json
 from .common import add_prior_option, load_prior, output_folder, positive_int
 
-__all__ = ["SCHEMA_VERSION", "add_parser"]
+__all__ = ["SCHEMA_VERSION", "add_parsers"]
 
 SCHEMA_VERSION = 1
 """Version of the ``poselift.training-evaluation`` JSON document (docs/output-format.md)."""
 
 
-def add_parser(commands) -> None:
+def add_parsers(commands) -> None:
+    _add_lifter_parser(commands)
     trainer = commands.add_parser(
         "train", help="train the network of section 5 on LSP: stages on top of BlazePose, or CPM from the image",
         description="Defaults depend on --config: blazepose (3 stages, width 32, 5x5 kernels, depth 3, residual, "
@@ -94,4 +96,67 @@ def run(args: argparse.Namespace) -> int:
     for t, (pck, px) in enumerate(zip(result["pck"], result["pixel_error"])):
         print(f"  {t + 1}{first if t == 0 else ''}: {100 * pck:.1f}% {px:.2f} px")
     print(f"wrote {out_dir / 'stages.pt'}, {out_dir / 'log.jsonl'} and {out_dir / 'evaluation.json'}")
+    return 0
+
+
+def _add_lifter_parser(commands) -> None:
+    from ..datasets.h36m import TRAIN_SUBJECTS
+    from ..training.lifter import LifterSettings
+
+    defaults = LifterSettings()
+    lifter = commands.add_parser(
+        "train-lifter", help="train the learned lifter on 3D mocap alone (virtual cameras, detector-like 2D errors)",
+        description="Trains on Human3.6M's training subjects (and any --mocap folder) filmed by random virtual "
+                    "cameras; no image or 2D detection is used. Writes checkpoint.pt, log.jsonl and lifter.pt.")
+    lifter.add_argument("--out", required=True, help="folder for checkpoint.pt, log.jsonl, lifter.pt")
+    lifter.add_argument("--subjects", nargs="*", default=[s for s in TRAIN_SUBJECTS if s != "S8"],
+                        help="Human3.6M subjects to train on (default S1 S5 S6 S7; none with --mocap only)")
+    lifter.add_argument("--validation", nargs="*", default=["S8"], help="Human3.6M subjects logged each epoch")
+    lifter.add_argument("--mocap", type=Path, help="add a folder of .bvh or .asf/.amc clips")
+    lifter.add_argument("--data", type=Path, help="data folder laid out like shared/data (default: ../shared/data)")
+    lifter.add_argument("--step", type=positive_int, default=2, help="use every N-th mocap frame")
+    lifter.add_argument("--steps", type=positive_int, default=defaults.steps)
+    lifter.add_argument("--batch-size", type=positive_int, default=defaults.batch_size)
+    lifter.add_argument("--lr", type=float, default=defaults.learning_rate)
+    lifter.add_argument("--width", type=positive_int, default=defaults.width)
+    lifter.add_argument("--blocks", type=int, default=defaults.blocks)
+    lifter.add_argument("--seed", type=int, default=defaults.seed)
+    lifter.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    lifter.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
+    lifter.add_argument("--quiet", action="store_true", help="no progress bar")
+    lifter.set_defaults(run=_train_lifter)
+
+
+def _train_lifter(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..datasets import cmu, h36m
+    from ..training.lifter import LifterSettings, train_lifter
+
+    settings = LifterSettings(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
+                              final_learning_rate=min(LifterSettings.final_learning_rate, args.lr),
+                              width=args.width, blocks=args.blocks, seed=args.seed)
+    settings.check()
+    out_dir = output_folder(args.out)
+    parts, described = [], []
+    if args.subjects:
+        parts.append(h36m.stack_poses(args.subjects, args.data, step=args.step))
+        described.append(f"Human3.6M {' '.join(args.subjects)}")
+    if args.mocap is not None:
+        clips = cmu.read_cmu_folder(args.mocap)
+        parts.append(np.concatenate([clip[:: args.step] for clip in clips.values()]))
+        described.append(f"{len(clips)} mocap clips from {args.mocap}")
+    if not parts:
+        raise ValueError("nothing to train on: name --subjects or --mocap")
+    poses = np.concatenate(parts)
+    validation = h36m.stack_poses(args.validation, args.data, step=10) if args.validation else None
+    data = f"{', '.join(described)}, every {args.step} frame(s): {len(poses)} poses"
+    print(f"poselift: training the learned lifter on {data}", file=sys.stderr)
+    _, log = train_lifter(poses, settings, out_dir, validation, data=data, resume=args.resume,
+                          progress=not args.quiet, device=args.device)
+    last = log[-1]
+    checked = f", validation {' '.join(args.validation)} {last['validation_mpjpe_mm']:.1f} mm" \
+        if "validation_mpjpe_mm" in last else ""
+    print(f"step {last['step']}: training MPJPE {last['train_mpjpe_mm']:.1f} mm (noisy views){checked}")
+    print(f"wrote {out_dir / 'lifter.pt'}, {out_dir / 'log.jsonl'} and {out_dir / 'checkpoint.pt'}")
     return 0

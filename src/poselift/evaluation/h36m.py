@@ -107,7 +107,7 @@ def _load_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
 
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
                   data_dir=None, progress: bool = False, approximate_weight: float = 0.0, perspective: bool = True,
-                  **lift_options) -> dict:
+                  learned=None, **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -125,6 +125,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         perspective: correct for perspective with the camera's focal length and principal
             point (:meth:`~poselift.lifting.Lifter.lift_perspective`); False: the paper's
             plain weak perspective.
+        learned: a :class:`~poselift.lifting.learned.LearnedLifter` to lift with instead of
+            the prior (it needs no camera: its poses are in the camera's view frame).
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 
@@ -172,16 +174,19 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         if len(points) != len(truth):
             raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
                              f"but {len(truth)} 3D frames")
-        rotation = camera_lift_rotation(camera)
-        lifter_key = (subject, camera.name)
-        if lifter_key not in lifters:
-            lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
-        lifter = lifters[lifter_key]
-        if perspective:
-            lifted = lifter.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights)
+        if learned is not None:
+            predicted = learned.lift(points, weights).pose_3d @ _VIEW_FROM_OPENCV.T  # the camera's OpenCV axes
         else:
-            lifted = lifter.lift(points, weights)
-        predicted = lifted.pose_3d @ (_VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
+            rotation = camera_lift_rotation(camera)
+            lifter_key = (subject, camera.name)
+            if lifter_key not in lifters:
+                lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
+            lifter = lifters[lifter_key]
+            if perspective:
+                lifted = lifter.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights)
+            else:
+                lifted = lifter.lift(points, weights)
+            predicted = lifted.pose_3d @ (_VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
         joints = list(spec.joints)
         bucket = errors.setdefault(h36m.action_of(sequence), {"mpjpe": [], "pa_mpjpe": []})
         bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
@@ -198,12 +203,13 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "headline": spec.headline,
         "subjects": list(subjects),
         "input": source,
-        "perspective_correction": perspective,
+        "lifter": "prior" if learned is None else f"learned ({learned.path.name})",
+        "perspective_correction": perspective and learned is None,
         "frame_step": spec.step,
         "cameras": list(spec.cameras),
         "first_trial_only": spec.first_trial_only,
         "joints": [H36M17.joints[j] for j in spec.joints],
-        "prior": prior.describe(),
+        "prior": prior.describe() if learned is None else None,
         "per_action": per_action,
         "frames": frames,
         "skipped": skipped,
@@ -215,7 +221,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
 def format_table(result: dict) -> str:
     """The per-action table of a result, like the paper's Tables 1 and 2."""
     lines = [f"Human3.6M protocol {result['protocol']}, subjects {' '.join(result['subjects'])}, "
-             f"input {result['input']}{'' if result['perspective_correction'] else ' (weak perspective)'}, "
+             f"input {result['input']}, lifter {result['lifter']}"
+             f"{' (weak perspective)' if result['lifter'] == 'prior' and not result['perspective_correction'] else ''}"
+             ", "
              f"every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
              f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
              f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}"]

@@ -320,11 +320,11 @@ class Lifter:
         return points, w, batch
 
 
-def pose_problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
+def pose_problems(points: np.ndarray, weights: np.ndarray, min_visible: int = MIN_VISIBLE_JOINTS) -> list[str | None]:
     """Why each of (n, L, 2) pixel poses with (n, L) non-negative weights cannot be lifted, or None.
 
-    A pose needs :data:`MIN_VISIBLE_JOINTS` joints of non-zero weight, finite coordinates of
-    at most :data:`MAX_COORDINATE_PX` at those joints, and those joints not all at one point.
+    A pose needs ``min_visible`` joints of non-zero weight, finite coordinates of at most
+    :data:`MAX_COORDINATE_PX` at those joints, and those joints not all at one point.
     """
     weighted = weights > 0
     finite = np.isfinite(points).all(axis=-1)
@@ -344,8 +344,8 @@ def pose_problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
             problems.append("points hold NaN or infinite values at joints with non-zero weight")
         elif too_far[i]:
             problems.append(f"a coordinate lies beyond {MAX_COORDINATE_PX:.0e} pixels")
-        elif visible[i] < MIN_VISIBLE_JOINTS:
-            problems.append(f"{visible[i]} joints have a non-zero weight; at least {MIN_VISIBLE_JOINTS} are needed")
+        elif visible[i] < min_visible:
+            problems.append(f"{visible[i]} joints have a non-zero weight; at least {min_visible} are needed")
         elif at_one_point[i]:
             problems.append("cannot lift a pose whose weighted joints all lie at one point")
         else:

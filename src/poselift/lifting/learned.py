@@ -1,0 +1,100 @@
+"""The learned lifter (:mod:`poselift.nn.lifter_network`) behind the same kind of call as :class:`Lifter`.
+
+It reads the 12 limb joints of Human3.6M-17 points (others are ignored) with their weights
+(0: missing) and returns the 17 joints in millimetres, relative to the pelvis, in the
+camera's view frame (x right, y up, z towards the camera), at the size of the training
+subjects. No angle, scale or prior coefficients: those are the prior lifter's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..skeleton import H36M17
+from .lifter import pose_problems
+
+__all__ = ["MIN_VISIBLE_INPUTS", "LearnedLift", "LearnedLifter"]
+
+MIN_VISIBLE_INPUTS = 6
+"""Fewest of the 12 limb joints with a non-zero weight that a pose may be lifted from."""
+
+_BATCH = 8192  # poses per network call
+
+
+@dataclass(frozen=True)
+class LearnedLift:
+    """The learned lifter's answer for a batch ``(...)`` of poses.
+
+    Attributes:
+        pose_3d: (..., 17, 3) millimetres, pelvis at 0, view frame (x right, y up, z to the camera).
+    """
+
+    pose_3d: np.ndarray
+
+
+class LearnedLifter:
+    """Lifts Human3.6M-17 pixel points with a network trained on mocap alone.
+
+    Args:
+        path: a weights file of ``poselift train-lifter`` (default: the shipped one).
+        threads: CPU threads for the network (None: PyTorch's default).
+
+    Raises:
+        FileNotFoundError, ValueError: see :func:`poselift.nn.lifter_network.load_lifter_network`.
+    """
+
+    def __init__(self, path: str | Path | None = None, threads: int | None = None) -> None:
+        import torch
+
+        from ..nn.lifter_network import INPUT_INDEX, SHIPPED_LIFTER_PATH, load_lifter_network
+
+        self.path = Path(path) if path else SHIPPED_LIFTER_PATH
+        self.network = load_lifter_network(self.path)
+        self._input_index = INPUT_INDEX.numpy()
+        self._threads = threads
+        self._torch = torch
+
+    def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None) -> LearnedLift:
+        """Lift (..., 17, 2) pixel points with (..., 17) weights (default: all ones).
+
+        Raises:
+            ValueError: wrong shapes, negative or non-finite weights, or a pose with fewer than
+                :data:`MIN_VISIBLE_INPUTS` weighted limb joints, NaN or far-off coordinates at
+                them, or all of them at one point (the first such pose is named).
+        """
+        from ..nn.lifter_network import normalise
+
+        points = np.asarray(points_2d, dtype=np.float64)
+        if points.ndim < 2 or points.shape[-2:] != (len(H36M17), 2) or points.size == 0:
+            raise ValueError(f"points must have shape (..., {len(H36M17)}, 2) for h36m17, got {points.shape}")
+        batch = points.shape[:-2]
+        w = np.ones(batch + (len(H36M17),)) if weights is None else np.asarray(weights, dtype=np.float64)
+        try:
+            w = np.broadcast_to(w, batch + (len(H36M17),))
+        except ValueError:
+            raise ValueError(f"weights of shape {w.shape} do not match points of shape {points.shape}") from None
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights must be finite and non-negative")
+        flat = points.reshape(-1, len(H36M17), 2)[:, self._input_index]
+        visible = (w.reshape(-1, len(H36M17))[:, self._input_index] > 0).astype(np.float64)
+        problems = pose_problems(flat, visible, MIN_VISIBLE_INPUTS)
+        bad = [i for i, problem in enumerate(problems) if problem]
+        if bad:
+            raise ValueError(f"pose {bad[0]}: {problems[bad[0]]} (of the 12 limb joints)"
+                             + (f" (and {len(bad) - 1} more pose(s))" if len(bad) > 1 else ""))
+        torch = self._torch
+        previous = torch.get_num_threads()
+        if self._threads:
+            torch.set_num_threads(self._threads)
+        try:
+            with torch.no_grad():
+                inputs = normalise(torch.as_tensor(np.where(visible[..., None] > 0, flat, 0.0), dtype=torch.float32),
+                                   torch.as_tensor(visible, dtype=torch.float32))
+                poses = torch.cat([self.network(inputs[start:start + _BATCH])
+                                   for start in range(0, len(inputs), _BATCH)]).double().numpy()
+        finally:
+            torch.set_num_threads(previous)
+        return LearnedLift(pose_3d=(poses * 1000.0).reshape(batch + (len(H36M17), 3)))

@@ -1,0 +1,106 @@
+"""A lifter learned from mocap alone: 2D limb joints -> a 3D pose in the camera's view frame.
+
+The network sees only the 12 limb joints every 2D detector gives (:data:`INPUT_JOINTS`), each
+with a visibility mask, normalised per pose so that nothing depends on pixels or image position
+(:func:`normalise`): centred on the visible joints' mean and divided by their RMS spread. It
+returns the 17 Human3.6M joints in millimetres, relative to the pelvis, in the view frame of
+the camera (x right, y up, z towards the camera). The architecture is the residual MLP of
+Martinez et al. (2017), smaller. It is trained on mocap projected through virtual cameras
+(:mod:`poselift.training.lifter`), never on images: the paper's decoupling of 3D and 2D data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..skeleton import H36M17
+
+__all__ = ["INPUT_JOINTS", "FORMAT", "FORMAT_VERSION", "SHIPPED_LIFTER_PATH", "LifterNetwork", "normalise",
+           "load_lifter_network"]
+
+INPUT_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+                "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+"""The joints the network reads (names of :data:`poselift.skeleton.H36M17`)."""
+
+FORMAT, FORMAT_VERSION = "poselift.learned-lifter", 1
+"""What a weights file says it is (its ``"format"`` and ``"version"`` entries)."""
+
+SHIPPED_LIFTER_PATH = Path(__file__).resolve().parent.parent / "models" / "h36m_lifter.pt"
+"""The learned lifter shipped with poselift (``make lifter`` re-creates it)."""
+
+INPUT_INDEX = torch.tensor([H36M17.index(n) for n in INPUT_JOINTS])
+
+
+def normalise(points: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """(B, 12, 2) points of :data:`INPUT_JOINTS` in any units and (B, 12) visibility (0/1) ->
+    (B, 36) network input: the visible points centred on their mean and divided by their RMS
+    distance from it (0 where not visible), then the mask. Shifting or scaling the points
+    changes nothing."""
+    mask = visible[..., None]
+    count = visible.sum(dim=1).clamp_min(1.0)[:, None]
+    centre = (points * mask).sum(dim=1) / count
+    centred = (points - centre[:, None]) * mask
+    spread = ((centred**2).sum(dim=(1, 2)) / count[:, 0]).sqrt().clamp_min(1e-9)
+    return torch.cat([(centred / spread[:, None, None]).flatten(1), visible], dim=1)
+
+
+class LifterNetwork(nn.Module):
+    """Residual MLP: (B, 36) normalised input -> (B, 17, 3) pose in metres (root-relative, view frame).
+
+    Args:
+        width: units of each hidden layer.
+        blocks: residual blocks of two layers each.
+        dropout: dropout probability in training.
+    """
+
+    def __init__(self, width: int = 512, blocks: int = 2, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.settings = {"width": width, "blocks": blocks, "dropout": dropout}
+        self.inp = nn.Sequential(nn.Linear(3 * len(INPUT_JOINTS), width), nn.BatchNorm1d(width), nn.ReLU(),
+                                 nn.Dropout(dropout))
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout),
+                          nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout))
+            for _ in range(blocks))
+        self.out = nn.Linear(width, 3 * len(H36M17))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        hidden = self.inp(inputs)
+        for block in self.blocks:
+            hidden = hidden + block(hidden)
+        pose = self.out(hidden).view(-1, len(H36M17), 3)
+        return pose - pose[:, :1]  # root-relative by construction
+
+
+def load_lifter_network(path: str | Path) -> LifterNetwork:
+    """The network in a weights file written by :func:`poselift.training.lifter.train_lifter`, on
+    the CPU, in evaluation mode; read without unpickling anything but plain data.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a learned-lifter file, another version, other input joints, or weights
+            that do not fit.
+    """
+    from .models import load_torch_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such learned-lifter file")
+    state = load_torch_file(path, "learned-lifter")
+    if state.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a poselift learned-lifter file (format {state.get('format')!r})")
+    if state.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: learned-lifter version {state.get('version')!r}, this poselift reads "
+                         f"{FORMAT_VERSION}")
+    if tuple(state.get("input_joints", ())) != INPUT_JOINTS or tuple(state.get("output_joints", ())) != H36M17.joints:
+        raise ValueError(f"{path}: a lifter of other joints ({state.get('input_joints')!r} -> "
+                         f"{state.get('output_joints')!r}); this poselift lifts {', '.join(INPUT_JOINTS)}")
+    try:
+        network = LifterNetwork(**state["settings"])
+        network.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as error:
+        raise ValueError(f"{path}: the weights do not fit the network ({error})") from None
+    return network.eval()

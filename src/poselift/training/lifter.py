@@ -1,0 +1,289 @@
+"""Training the learned lifter from 3D mocap alone: virtual cameras and detector-like 2D errors.
+
+Each step draws mocap poses, mirrors half of them, and films each with a camera of its own
+(:func:`film`): turned all round the person, raised or lowered, rolled, at a distance, with
+the person anywhere in the field of view (which is what the principal point does). The 2D
+points are then corrupted the way detectors err (:func:`corrupt`): noise that grows with the
+person's size, occasional gross outliers, left/right swaps of a limb, missing joints. The
+network (:class:`~poselift.nn.lifter_network.LifterNetwork`) learns the pose in the camera's
+view frame from the normalised 2D. No image and no detector output is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..files import write_atomically
+from ..nn.lifter_network import FORMAT, FORMAT_VERSION, INPUT_INDEX, INPUT_JOINTS, LifterNetwork, normalise
+from ..nn.models import load_torch_file
+from ..skeleton import H36M17
+
+__all__ = ["LifterSettings", "film", "corrupt", "train_lifter"]
+
+_MIRROR = torch.as_tensor(H36M17.mirror_index)
+_INPUT_PAIRS = torch.tensor([[INPUT_JOINTS.index(n), INPUT_JOINTS.index("right_" + n[5:])]
+                             for n in INPUT_JOINTS if n.startswith("left_")])
+
+
+@dataclass
+class LifterSettings:
+    """Everything that defines a training run of the learned lifter (stored with its weights).
+
+    Attributes:
+        width, blocks, dropout: the network (:class:`~poselift.nn.lifter_network.LifterNetwork`).
+        steps, batch_size, learning_rate, final_learning_rate: Adam, the rate decaying
+            exponentially from the first to the last over the steps.
+        steps_per_epoch: steps between checkpoints and validations.
+        elevation_deg: (low, high) camera elevation above the person's pelvis, degrees.
+        roll_deg: standard deviation of the camera's roll, degrees.
+        distance_mm: (low, high) camera distance.
+        off_axis_deg: (horizontal, vertical) largest angle of the person off the optical axis.
+        noise: largest 2D noise, as a fraction of the pose's RMS spread (each pose draws its own).
+        outlier_rate, outlier_size: per-joint chance of a gross error and its size (fraction of spread).
+        swap_rate: per-limb chance that a left joint and its right partner swap places.
+        missing_rate: per-joint chance that a joint is missing (at least 6 of 12 stay).
+        seed: random seed.
+    """
+
+    width: int = 512
+    blocks: int = 2
+    dropout: float = 0.1
+    steps: int = 18000
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    final_learning_rate: float = 3e-5
+    steps_per_epoch: int = 1000
+    elevation_deg: tuple[float, float] = (-10.0, 40.0)
+    roll_deg: float = 5.0
+    distance_mm: tuple[float, float] = (3000.0, 8000.0)
+    off_axis_deg: tuple[float, float] = (25.0, 18.0)
+    noise: float = 0.1
+    outlier_rate: float = 0.03
+    outlier_size: float = 0.25
+    swap_rate: float = 0.01
+    missing_rate: float = 0.05
+    seed: int = 0
+
+    def check(self) -> None:
+        """Raises ValueError for settings out of range."""
+        if min(self.width, self.blocks + 1, self.steps, self.batch_size, self.steps_per_epoch) < 1:
+            raise ValueError("width, steps, batch_size and steps_per_epoch must be positive, blocks 0 or more")
+        if not (0 < self.final_learning_rate <= self.learning_rate) or not math.isfinite(self.learning_rate):
+            raise ValueError(f"need 0 < final_learning_rate <= learning_rate, got {self.final_learning_rate}, "
+                             f"{self.learning_rate}")
+        rates = (self.dropout, self.outlier_rate, self.swap_rate, self.missing_rate)
+        if not all(0.0 <= r < 1.0 for r in rates) or not 0 < self.distance_mm[0] <= self.distance_mm[1]:
+            raise ValueError("rates must lie in [0, 1) and distances be positive")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "LifterSettings":
+        """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists)."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown learned-lifter settings {sorted(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Film (B, 17, 3) z-up world mm poses with one random camera each.
+
+    Returns:
+        (B, 17, 2) image points (x right, y down; units of the focal length: pixels / focal)
+        and (B, 17, 3) the poses in mm relative to the pelvis in the camera's view frame (x
+        right, y up, z towards the camera). Half the poses are mirrored first.
+    """
+    b = len(poses_world)
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(b, generator=generator, device=poses_world.device)
+
+    poses = poses_world - poses_world[:, :1]
+    mirrored = torch.rand(b, generator=generator, device=poses.device) < 0.5
+    flipped = poses[:, _MIRROR.to(poses.device)] * torch.tensor([-1.0, 1.0, 1.0], device=poses.device)
+    poses = torch.where(mirrored[:, None, None], flipped, poses)
+    yaw = uniform(0.0, 2 * math.pi)
+    elevation = torch.deg2rad(uniform(*settings.elevation_deg))
+    roll = torch.deg2rad(torch.randn(b, generator=generator, device=poses.device) * settings.roll_deg)
+    x, y, z = poses.unbind(-1)
+    c, s = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
+    x, y = c * x - s * y, s * x + c * y  # turned about the vertical
+    cam_x, cam_y, cam_z = x, -z, y  # a level camera looking along +y: x right, y down, z forward
+    c, s = torch.cos(elevation)[:, None], torch.sin(elevation)[:, None]
+    cam_y, cam_z = c * cam_y - s * cam_z, s * cam_y + c * cam_z  # raised camera looking down: the head nearer
+    c, s = torch.cos(roll)[:, None], torch.sin(roll)[:, None]
+    cam_x, cam_y = c * cam_x - s * cam_y, s * cam_x + c * cam_y
+    camera = torch.stack([cam_x, cam_y, cam_z], dim=-1)
+    distance = uniform(*settings.distance_mm)
+    offset = torch.stack([distance * torch.tan(torch.deg2rad(uniform(-settings.off_axis_deg[0],
+                                                                     settings.off_axis_deg[0]))),
+                          distance * torch.tan(torch.deg2rad(uniform(-settings.off_axis_deg[1],
+                                                                     settings.off_axis_deg[1]))),
+                          distance], dim=-1)
+    placed = camera + offset[:, None]
+    points = placed[..., :2] / placed[..., 2:].clamp_min(100.0)
+    view = camera * torch.tensor([1.0, -1.0, -1.0], device=poses.device)
+    return points, view
+
+
+def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Detector-like errors on (B, 12, 2) points of :data:`INPUT_JOINTS`; returns the points and
+    (B, 12) visibility (0/1), at least 6 visible per pose."""
+    b, j, _ = points.shape
+    device = points.device
+
+    def rand(*shape) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator, device=device)
+
+    def randn(*shape) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator, device=device)
+
+    spread = (points - points.mean(dim=1, keepdim=True)).square().sum(-1).mean(-1).sqrt()[:, None, None]
+    points = points + randn(b, j, 2) * spread * settings.noise * rand(b, 1, 1)
+    outliers = (rand(b, j, 1) < settings.outlier_rate).float()
+    points = points + outliers * randn(b, j, 2) * spread * settings.outlier_size
+    swap = rand(b, len(_INPUT_PAIRS)) < settings.swap_rate
+    order = torch.arange(j, device=device).repeat(b, 1)
+    pairs = _INPUT_PAIRS.to(device)
+    order[:, pairs[:, 0]] = torch.where(swap, pairs[:, 1], pairs[:, 0])
+    order[:, pairs[:, 1]] = torch.where(swap, pairs[:, 0], pairs[:, 1])
+    points = torch.gather(points, 1, order[..., None].expand(-1, -1, 2))
+    keep = rand(b, j) >= settings.missing_rate
+    rank = rand(b, j).argsort(dim=1).argsort(dim=1)
+    keep |= rank < 6  # six random joints always stay
+    return points, keep.float()
+
+
+def _batch(poses: torch.Tensor, settings: LifterSettings, generator: torch.Generator, clean: bool = False):
+    """Network inputs (B, 36) and targets (B, 17, 3) in metres for (B, 17, 3) world poses."""
+    points, view = film(poses, settings, generator)
+    points = points[:, INPUT_INDEX.to(points.device)]
+    if clean:
+        visible = torch.ones(points.shape[:2], device=points.device)
+    else:
+        points, visible = corrupt(points, settings, generator)
+    return normalise(points, visible), view / 1000.0
+
+
+def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str | Path,
+                 validation_world: np.ndarray | None = None, data: str = "", resume: bool = False,
+                 progress: bool = True, device: str = "cpu") -> tuple[LifterNetwork, list[dict]]:
+    """Train on (N, 17, 3) z-up world mm poses; writes ``checkpoint.pt`` (every epoch),
+    ``log.jsonl`` and ``lifter.pt`` (the weights file, see
+    :func:`~poselift.nn.lifter_network.load_lifter_network`) into ``out_dir``.
+
+    Args:
+        poses_world: mocap poses in Human3.6M-17 joints (any frame rate, any subjects).
+        settings: the run.
+        out_dir: folder for the files.
+        validation_world: optional poses whose error (MPJPE, mm, through fixed virtual cameras,
+            no 2D noise) is logged after every epoch.
+        data: a description of the training poses, stored with the weights.
+        resume: continue from ``out_dir/checkpoint.pt`` (the same settings; more steps allowed).
+        progress: a progress bar on stderr.
+        device: ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        The network (evaluation mode) and the log: per epoch the step, the mean training loss
+        (mm) and, with validation poses, their MPJPE (mm).
+
+    Raises:
+        ValueError: bad settings, poses or device; a checkpoint of other settings.
+        FileNotFoundError: ``resume`` without a checkpoint.
+    """
+    from tqdm import tqdm
+
+    settings.check()
+    poses_world = np.asarray(poses_world, dtype=np.float32)
+    if poses_world.ndim != 3 or poses_world.shape[1:] != (len(H36M17), 3) or len(poses_world) == 0:
+        raise ValueError(f"poses must have shape (N, {len(H36M17)}, 3), got {poses_world.shape}")
+    if not np.all(np.isfinite(poses_world)):
+        raise ValueError("training poses hold NaN or infinite values")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    place = torch.device(device)
+    out_dir = Path(out_dir)
+    torch.manual_seed(settings.seed)
+    network = LifterNetwork(settings.width, settings.blocks, settings.dropout).to(place)
+    optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
+    decay = (settings.final_learning_rate / settings.learning_rate) ** (1.0 / settings.steps)
+    log: list[dict] = []
+    checkpoint = out_dir / "checkpoint.pt"
+    step = 0
+    if resume:
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"{checkpoint}: nothing to resume from")
+        state = load_torch_file(checkpoint, "learned-lifter checkpoint", map_location=place)
+        stored = LifterSettings.from_dict(state["settings"])
+        if {**asdict(stored), "steps": 0} != {**asdict(settings), "steps": 0}:
+            raise ValueError(f"{checkpoint} was trained with other settings: {state['settings']}")
+        network.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, log = int(state["step"]), list(state["log"])
+    train = torch.as_tensor(poses_world, device=place)
+    valid = None if validation_world is None else torch.as_tensor(np.asarray(validation_world, np.float32),
+                                                                     device=place)
+    bar = tqdm(total=settings.steps, initial=step, desc="train-lifter", unit="step", disable=not progress,
+               file=sys.stderr)
+    while step < settings.steps:
+        epoch = step // settings.steps_per_epoch
+        generator = torch.Generator(device=place).manual_seed(settings.seed * 100003 + epoch)
+        network.train()
+        total, count = 0.0, 0
+        for _ in range(min(settings.steps_per_epoch - step % settings.steps_per_epoch, settings.steps - step)):
+            for group in optimizer.param_groups:
+                group["lr"] = settings.learning_rate * decay**step
+            rows = torch.randint(len(train), (settings.batch_size,), generator=generator, device=place)
+            inputs, target = _batch(train[rows], settings, generator)
+            loss = _mpjpe(network(inputs), target).mean()  # in metres
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total, count, step = total + loss.item() * 1000.0, count + 1, step + 1
+            bar.update(1)
+            bar.set_postfix(mpjpe_mm=f"{total / count:.1f}")
+        entry = {"step": step, "train_mpjpe_mm": total / max(count, 1)}
+        if valid is not None:
+            entry["validation_mpjpe_mm"] = _validate(network, valid, settings)
+        log.append(entry)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _save(checkpoint, {"settings": asdict(settings), "model": network.state_dict(),
+                           "optimizer": optimizer.state_dict(), "step": step, "log": log})
+        write_atomically(out_dir / "log.jsonl",
+                         lambda tmp: Path(tmp).write_text("".join(json.dumps(e) + "\n" for e in log)))
+    bar.close()
+    network.eval()
+    _save(out_dir / "lifter.pt", {
+        "format": FORMAT, "version": FORMAT_VERSION, "input_joints": list(INPUT_JOINTS),
+        "output_joints": list(H36M17.joints), "settings": network.settings, "training": asdict(settings),
+        "data": data, "model": {k: v.cpu() for k, v in network.state_dict().items()}, "log": log})
+    return network.cpu(), log
+
+
+@torch.no_grad()
+def _validate(network: LifterNetwork, poses: torch.Tensor, settings: LifterSettings) -> float:
+    """MPJPE (mm) of clean virtual-camera views of ``poses`` (the same cameras every time)."""
+    network.eval()
+    generator = torch.Generator(device=poses.device).manual_seed(12345)
+    errors = []
+    for start in range(0, len(poses), 8192):
+        inputs, target = _batch(poses[start:start + 8192], settings, generator, clean=True)
+        errors.append(_mpjpe(network(inputs), target))
+    return float(torch.cat(errors).mean()) * 1000.0
+
+
+def _mpjpe(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B,) mean joint distance of (B, 17, 3) root-relative poses, the root left out (it is 0 in
+    both, and the gradient of a distance is undefined at 0)."""
+    return (predicted[:, 1:] - target[:, 1:]).square().sum(-1).sqrt().mean(-1) * (16 / 17)
+
+
+def _save(path: Path, payload: dict) -> None:
+    write_atomically(path, lambda tmp: torch.save(payload, tmp))
