@@ -39,6 +39,10 @@ def add_parser(commands) -> None:
     lift.add_argument("--focal-px", type=finite_float, help="focal length in pixels: correct for perspective")
     lift.add_argument("--principal-px", type=finite_float, nargs=2, metavar=("X", "Y"),
                       help="principal point in pixels")
+    lift.add_argument("--lifter", choices=["prior", "learned"], default="prior",
+                      help="prior: the paper's lifter (section 5.3); learned: the network trained on mocap alone, "
+                           "poses in the camera's view frame")
+    lift.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
     lift.add_argument("--out", required=True, help="the JSON to write")
     lift.add_argument("--quiet", action="store_true", help="no progress bar")
     lift.set_defaults(run=run)
@@ -60,11 +64,21 @@ def run(args: argparse.Namespace) -> int:
     weights = conversion.weights.copy()
     for name in conversion.approximate:
         weights[:, prior.joint_set.index(name)] *= args.approximate_weight
-    lifter = Lifter(prior, angles=args.angles)
-    if args.focal_px is None:
+    if args.lifter == "learned":
+        if args.height_mm is not None or args.focal_px is not None:
+            raise ValueError("--height-mm and --focal-px are the prior lifter's; the learned lifter answers at the "
+                             "size of its training subjects, in the camera's view frame")
+        from ..lifting.learned import LearnedLifter
+
+        lift = LearnedLifter(args.lifter_weights).lift
+    elif args.focal_px is None:
+        lifter = Lifter(prior, angles=args.angles)
+
         def lift(points, w):
             return lifter.lift(points, w, args.height_mm)
     else:
+        lifter = Lifter(prior, angles=args.angles)
+
         def lift(points, w):
             return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
     problems = pose_problems(conversion.points, weights)
@@ -87,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         "joint_names": list(prior.joint_set.joints),
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
+        "lifter": args.lifter,
         "perspective_correction": args.focal_px is not None,
         "prior": prior.describe(), "poses": poses,
     })
@@ -103,18 +118,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pose_entry(label: str, lifted, row: int, weights: np.ndarray) -> dict:
-    """One lifted pose of the output (docs/output-format.md)."""
-    return {
-        "label": label,
-        "lifted": True,
-        "joints_3d_mm": rounded(lifted.pose_3d[row], "mm"),
-        "projected_2d_px": rounded(lifted.projected_2d[row], "px"),
-        "weights": rounded(weights, "fraction"),
-        "angle_deg": rounded(np.degrees(lifted.angle[row]), "deg"),
-        "component": int(lifted.component[row]),
-        "scale_px_per_unit": rounded(lifted.scale[row], "scale"),
-        "residual_px2": rounded(lifted.residual[row], "px2"),
-    }
+    """One lifted pose of the output (docs/output-format.md): the prior lifter's diagnostics
+    where the lift has them."""
+    from ..lifting import Lifted
+
+    entry = {"label": label, "lifted": True, "joints_3d_mm": rounded(lifted.pose_3d[row], "mm")}
+    if isinstance(lifted, Lifted):
+        entry["projected_2d_px"] = rounded(lifted.projected_2d[row], "px")
+    entry["weights"] = rounded(weights, "fraction")
+    if isinstance(lifted, Lifted):
+        entry.update(angle_deg=rounded(np.degrees(lifted.angle[row]), "deg"), component=int(lifted.component[row]),
+                     scale_px_per_unit=rounded(lifted.scale[row], "scale"),
+                     residual_px2=rounded(lifted.residual[row], "px2"))
+    return entry
 
 
 def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: bool):
@@ -125,25 +141,24 @@ def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: boo
     (no rotation gives a positive scale) fails alone; so does a pose whose lift is not finite.
 
     Returns:
-        The :class:`~poselift.lifting.Lifted` of the poses lifted, their indices (m,) among
-        the (n,) poses given, and per pose given None or why it could not be lifted.
+        The lift (a :class:`~poselift.lifting.Lifted` or a :class:`~poselift.lifting.learned.LearnedLift`) of the
+        poses lifted, their indices (m,) among the (n,) poses given, and per pose given None or why it could
+        not be lifted.
     """
     from dataclasses import fields
 
     from tqdm import tqdm
 
-    from ..lifting import Lifted
-
     blocks, done, problems = [], [], [None] * len(points)
 
     def keep(result, indices) -> None:
         finite = np.ones(len(indices), dtype=bool)
-        for field in fields(Lifted):
+        for field in fields(result):
             values = getattr(result, field.name)
             finite &= np.isfinite(values.reshape(len(indices), -1)).all(axis=1)
         for i in indices[~finite]:
             problems[i] = "the lift gave numbers that are not finite"
-        blocks.append(Lifted(*(getattr(result, f.name)[finite] for f in fields(Lifted))))
+        blocks.append(type(result)(*(getattr(result, f.name)[finite] for f in fields(result))))
         done.append(indices[finite])
 
     with tqdm(total=len(points), desc="lift", unit="frame", file=sys.stderr,
@@ -161,5 +176,6 @@ def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: boo
             bar.update(len(indices))
     if not blocks:
         return None, np.empty(0, dtype=np.int64), problems
-    return (Lifted(*(np.concatenate([getattr(block, f.name) for block in blocks]) for f in fields(Lifted))),
+    kind = type(blocks[0])
+    return (kind(*(np.concatenate([getattr(block, f.name) for block in blocks]) for f in fields(kind))),
             np.concatenate(done), problems)

@@ -4,6 +4,10 @@ It reads the 12 limb joints of Human3.6M-17 points (others are ignored) with the
 (0: missing) and returns the 17 joints in millimetres, relative to the pelvis, in the
 camera's view frame (x right, y up, z towards the camera), at the size of the training
 subjects. No angle, scale or prior coefficients: those are the prior lifter's.
+
+Each pose is lifted as it is and mirrored (x -> -x, left and right swapped), and the two
+answers are averaged, the second mirrored back: so a mirrored input gives exactly the
+mirrored pose, as a lifter should.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..nn.lifter_network import INPUT_JOINTS as _INPUT
 from ..skeleton import H36M17
 from .lifter import pose_problems
 
@@ -22,6 +27,7 @@ MIN_VISIBLE_INPUTS = 6
 """Fewest of the 12 limb joints with a non-zero weight that a pose may be lifted from."""
 
 _BATCH = 8192  # poses per network call
+_INPUT_MIRROR = np.array([_INPUT.index(H36M17.joints[H36M17.mirror_index[H36M17.index(n)]]) for n in _INPUT])
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,6 @@ class LearnedLifter:
                 :data:`MIN_VISIBLE_INPUTS` weighted limb joints, NaN or far-off coordinates at
                 them, or all of them at one point (the first such pose is named).
         """
-        from ..nn.lifter_network import normalise
-
         points = np.asarray(points_2d, dtype=np.float64)
         if points.ndim < 2 or points.shape[-2:] != (len(H36M17), 2) or points.size == 0:
             raise ValueError(f"points must have shape (..., {len(H36M17)}, 2) for h36m17, got {points.shape}")
@@ -90,11 +94,21 @@ class LearnedLifter:
         if self._threads:
             torch.set_num_threads(self._threads)
         try:
-            with torch.no_grad():
-                inputs = normalise(torch.as_tensor(np.where(visible[..., None] > 0, flat, 0.0), dtype=torch.float32),
-                                   torch.as_tensor(visible, dtype=torch.float32))
-                poses = torch.cat([self.network(inputs[start:start + _BATCH])
-                                   for start in range(0, len(inputs), _BATCH)]).double().numpy()
+            points = np.where(visible[..., None] > 0, flat, 0.0)
+            poses = self._run(points, visible)
+            mirrored = self._run(points[:, _INPUT_MIRROR] * [-1.0, 1.0], visible[:, _INPUT_MIRROR])
+            poses = (poses + mirrored[:, H36M17.mirror_index] * [-1.0, 1.0, 1.0]) / 2
         finally:
             torch.set_num_threads(previous)
         return LearnedLift(pose_3d=(poses * 1000.0).reshape(batch + (len(H36M17), 3)))
+
+    def _run(self, points: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """The network's (n, 17, 3) poses in metres for (n, 12, 2) points and (n, 12) visibility."""
+        from ..nn.lifter_network import normalise
+
+        torch = self._torch
+        with torch.no_grad():
+            inputs = normalise(torch.as_tensor(points, dtype=torch.float32), torch.as_tensor(visible,
+                                                                                          dtype=torch.float32))
+            return torch.cat([self.network(inputs[start:start + _BATCH])
+                              for start in range(0, len(inputs), _BATCH)]).double().numpy()

@@ -38,8 +38,10 @@ class LifterSettings:
 
     Attributes:
         width, blocks, dropout: the network (:class:`~poselift.nn.lifter_network.LifterNetwork`).
-        steps, batch_size, learning_rate, final_learning_rate: Adam, the rate decaying
-            exponentially from the first to the last over the steps.
+        steps, batch_size, learning_rate: Adam's steps, batch and first rate.
+        halving_steps, final_learning_rate: the rate halves every ``halving_steps`` steps, down
+            to the final rate (a schedule of the step alone, so that a run resumed with more
+            steps continues it).
         steps_per_epoch: steps between checkpoints and validations.
         elevation_deg: (low, high) camera elevation above the person's pelvis, degrees.
         roll_deg: standard deviation of the camera's roll, degrees.
@@ -58,6 +60,7 @@ class LifterSettings:
     steps: int = 18000
     batch_size: int = 1024
     learning_rate: float = 1e-3
+    halving_steps: int = 4000
     final_learning_rate: float = 3e-5
     steps_per_epoch: int = 1000
     elevation_deg: tuple[float, float] = (-10.0, 40.0)
@@ -73,8 +76,9 @@ class LifterSettings:
 
     def check(self) -> None:
         """Raises ValueError for settings out of range."""
-        if min(self.width, self.blocks + 1, self.steps, self.batch_size, self.steps_per_epoch) < 1:
-            raise ValueError("width, steps, batch_size and steps_per_epoch must be positive, blocks 0 or more")
+        if min(self.width, self.blocks + 1, self.steps, self.batch_size, self.steps_per_epoch, self.halving_steps) < 1:
+            raise ValueError("width, steps, batch_size, steps_per_epoch and halving_steps must be positive, blocks 0 "
+                             "or more")
         if not (0 < self.final_learning_rate <= self.learning_rate) or not math.isfinite(self.learning_rate):
             raise ValueError(f"need 0 < final_learning_rate <= learning_rate, got {self.final_learning_rate}, "
                              f"{self.learning_rate}")
@@ -192,7 +196,7 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
 
     Returns:
         The network (evaluation mode) and the log: per epoch the step, the mean training loss
-        (mm) and, with validation poses, their MPJPE (mm).
+        (mm) and, with validation poses, their MPJPE (mm), first before any training (step 0).
 
     Raises:
         ValueError: bad settings, poses or device; a checkpoint of other settings.
@@ -213,7 +217,6 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
     torch.manual_seed(settings.seed)
     network = LifterNetwork(settings.width, settings.blocks, settings.dropout).to(place)
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
-    decay = (settings.final_learning_rate / settings.learning_rate) ** (1.0 / settings.steps)
     log: list[dict] = []
     checkpoint = out_dir / "checkpoint.pt"
     step = 0
@@ -230,16 +233,20 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
     train = torch.as_tensor(poses_world, device=place)
     valid = None if validation_world is None else torch.as_tensor(np.asarray(validation_world, np.float32),
                                                                      device=place)
+    if valid is not None and not log:
+        log.append({"step": 0, "validation_mpjpe_mm": _validate(network, valid, settings)})  # where it starts
     bar = tqdm(total=settings.steps, initial=step, desc="train-lifter", unit="step", disable=not progress,
                file=sys.stderr)
     while step < settings.steps:
         epoch = step // settings.steps_per_epoch
         generator = torch.Generator(device=place).manual_seed(settings.seed * 100003 + epoch)
+        torch.manual_seed(settings.seed * 100003 + epoch)  # dropout's draws too: a resumed run repeats them
         network.train()
         total, count = 0.0, 0
         for _ in range(min(settings.steps_per_epoch - step % settings.steps_per_epoch, settings.steps - step)):
             for group in optimizer.param_groups:
-                group["lr"] = settings.learning_rate * decay**step
+                group["lr"] = max(settings.learning_rate * 0.5 ** (step / settings.halving_steps),
+                                  settings.final_learning_rate)
             rows = torch.randint(len(train), (settings.batch_size,), generator=generator, device=place)
             inputs, target = _batch(train[rows], settings, generator)
             loss = _mpjpe(network(inputs), target).mean()  # in metres

@@ -1,0 +1,156 @@
+"""The learned lifter: trained from mocap alone through virtual cameras; invariances, training, files."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from poselift.cli import main
+from poselift.lifting.learned import LearnedLifter
+from poselift.nn.lifter_network import load_lifter_network
+from poselift.skeleton import H36M17
+from poselift.training.lifter import LifterSettings, corrupt, film, train_lifter
+
+TINY = LifterSettings(width=64, blocks=1, steps=300, steps_per_epoch=100, batch_size=256, learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def trained(s1_poses, tmp_path_factory):
+    """A tiny lifter trained for 300 steps on S1 (every 20th frame), its folder and its log."""
+    out = tmp_path_factory.mktemp("lifter")
+    _, log = train_lifter(s1_poses, TINY, out, validation_world=s1_poses[::7], data="S1 every 20th frame",
+                          progress=False)
+    return out, log
+
+
+@pytest.fixture(scope="module")
+def views(s1_poses):
+    """(40, 17, 2) pixel points of S1 poses filmed by virtual cameras, with their view-frame truth (mm)."""
+    generator = torch.Generator().manual_seed(5)
+    points, view = film(torch.as_tensor(s1_poses[:40], dtype=torch.float32), TINY, generator)
+    return points.double().numpy() * 1000.0 + 400.0, view.double().numpy()
+
+
+def test_training_lowers_the_held_out_error(trained):
+    _, log = trained
+    assert [entry["step"] for entry in log] == [0, 100, 200, 300]
+    assert log[-1]["validation_mpjpe_mm"] < 0.5 * log[0]["validation_mpjpe_mm"], log
+
+
+def test_the_weights_file_loads_and_lifts_to_the_view_frame(trained, views):
+    out, _ = trained
+    lifted = LearnedLifter(out / "lifter.pt").lift(views[0])
+    assert lifted.pose_3d.shape == (40, 17, 3) and np.allclose(lifted.pose_3d[:, 0], 0.0)
+    height = lifted.pose_3d[:, H36M17.index("head_top"), 1] - lifted.pose_3d[:, H36M17.index("left_ankle"), 1]
+    assert (height > 0).mean() > 0.9  # y up, as the truth: upright people
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shift=st.tuples(st.floats(-5000, 5000), st.floats(-5000, 5000)), factor=st.floats(0.05, 20.0))
+def test_shifting_or_scaling_the_input_does_not_move_the_answer(trained, views, shift, factor):
+    lifter = LearnedLifter(trained[0] / "lifter.pt")
+    points = views[0][:8]
+    np.testing.assert_allclose(lifter.lift(points * factor + np.array(shift)).pose_3d, lifter.lift(points).pose_3d,
+                               atol=0.05)  # float32 normalisation: measured below 0.01 mm
+
+
+def test_a_mirrored_input_gives_the_mirrored_pose(trained, views):
+    lifter = LearnedLifter(trained[0] / "lifter.pt")
+    points = views[0][:8]
+    mirrored = (points * [-1.0, 1.0])[:, H36M17.mirror_index]
+    expected = (lifter.lift(points).pose_3d * [-1.0, 1.0, 1.0])[:, H36M17.mirror_index]
+    np.testing.assert_allclose(lifter.lift(mirrored).pose_3d, expected, atol=1e-3)  # exact by construction
+
+
+def test_detector_errors_keep_six_joints_and_move_the_rest(views):
+    generator = torch.Generator().manual_seed(0)
+    points = torch.as_tensor(views[0][:, :12], dtype=torch.float32).repeat(50, 1, 1)
+    noisy, visible = corrupt(points, LifterSettings(missing_rate=0.5), generator)
+    assert visible.sum(dim=1).min() >= 6
+    assert abs((1 - visible.mean()) - 0.5 * 6 / 12) < 0.03  # half of the six joints not kept anyway
+    assert (noisy - points).abs().max() > 0
+
+
+def test_few_visible_or_nan_limb_joints_are_refused_naming_the_pose(trained, views):
+    lifter = LearnedLifter(trained[0] / "lifter.pt")
+    weights = np.ones((3, 17))
+    weights[2, [H36M17.index(n) for n in ("left_wrist", "right_wrist", "left_elbow", "right_elbow", "left_knee",
+                                          "right_knee", "left_ankle")]] = 0.0
+    with pytest.raises(ValueError, match=r"^pose 2: 5 joints have a non-zero weight; at least 6 are needed"):
+        lifter.lift(views[0][:3], weights)
+    points = views[0][:3].copy()
+    points[1, H36M17.index("left_knee")] = np.nan
+    with pytest.raises(ValueError, match="^pose 1: points hold NaN"):
+        lifter.lift(points)
+
+
+def _rewritten(source: pathlib.Path, target: pathlib.Path, **changes) -> pathlib.Path:
+    state = torch.load(source, weights_only=True)
+    torch.save({**state, **changes}, target)
+    return target
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"input_joints": list(H36M17.joints[:12])}, "a lifter of other joints"),
+    ({"version": 99}, "learned-lifter version 99, this poselift reads 1"),
+    ({"format": "poselift.stages"}, "not a poselift learned-lifter file"),
+    ({"settings": {"width": 7, "blocks": 1, "dropout": 0.1}}, "the weights do not fit the network"),
+])
+def test_weights_of_another_kind_are_refused_clearly(trained, tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        load_lifter_network(_rewritten(trained[0] / "lifter.pt", tmp_path / "other.pt", **changes))
+
+
+def test_corrupt_foreign_and_code_carrying_weights_are_refused(trained, tmp_path, capsys):
+    corrupt_file = tmp_path / "corrupt.pt"
+    corrupt_file.write_bytes((trained[0] / "lifter.pt").read_bytes()[:5000])
+    marker = tmp_path / "pwned"
+
+    class RunsCode:
+        def __reduce__(self):
+            return pathlib.Path.touch, (marker,)
+
+    evil = _rewritten(trained[0] / "lifter.pt", tmp_path / "evil.pt", settings=RunsCode())
+    for path in (corrupt_file, evil, tmp_path / "absent.pt"):
+        points = tmp_path / "p.npy"
+        np.save(points, np.random.default_rng(0).uniform(100, 400, (2, 17, 2)))
+        assert main(["lift", str(points), "--format", "h36m", "--lifter", "learned", "--lifter-weights", str(path),
+                     "--out", str(tmp_path / "o.json")]) == 1
+        assert capsys.readouterr().err.startswith(f"poselift: {path}")
+    assert not marker.exists() and not (tmp_path / "o.json").exists()
+
+
+def test_lift_with_the_learned_lifter_writes_poses_without_the_prior_diagnostics(trained, views, tmp_path):
+    points = tmp_path / "p.npy"
+    np.save(points, views[0][:5])
+    out = tmp_path / "o.json"
+    assert main(["lift", str(points), "--format", "h36m", "--lifter", "learned", "--lifter-weights",
+                 str(trained[0] / "lifter.pt"), "--out", str(out), "--quiet"]) == 0
+    document = json.loads(out.read_text())
+    assert document["lifter"] == "learned" and len(document["poses"]) == 5
+    assert set(document["poses"][0]) == {"label", "lifted", "joints_3d_mm", "weights"}
+
+
+def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(s1_poses, tmp_path):
+    short = LifterSettings(**{**TINY.__dict__, "steps": 200})
+    whole, _ = train_lifter(s1_poses, short, tmp_path / "whole", progress=False)
+    train_lifter(s1_poses, LifterSettings(**{**TINY.__dict__, "steps": 100}), tmp_path / "parts", progress=False)
+    resumed, log = train_lifter(s1_poses, short, tmp_path / "parts", resume=True, progress=False)
+    assert [entry["step"] for entry in log] == [100, 200]
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_mocap_folder_with_nothing_readable_is_refused(tmp_path, capsys):
+    folder = tmp_path / "mocap"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no clips here")
+    assert main(["train-lifter", "--out", str(tmp_path / "run"), "--subjects", "--mocap", str(folder),
+                 "--quiet"]) == 1
+    assert "no .bvh or .amc files found" in capsys.readouterr().err
