@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint prior stages benchmarks clean
+.PHONY: demo test lint prior stages lifter benchmarks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,11 +36,18 @@ stages: $(STAMP)
 		--out runs/stages
 	cp runs/stages/stages.pt src/poselift/models/blazepose_stages.pt
 
+# Re-create the shipped learned lifter from Human3.6M S1 S5 S6 S7 mocap alone (needs ../shared/data;
+# about 35 min on this project's 2-core CPU).
+lifter: $(STAMP)
+	$(BIN)/poselift train-lifter --out runs/lifter
+	cp runs/lifter/lifter.pt src/poselift/models/h36m_lifter.pt
+
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/prior_fit_time.py
 	$(BIN)/python benchmarks/prior_quality.py
 	$(BIN)/python benchmarks/lifting_validation.py
 	$(BIN)/python benchmarks/lifting_speed.py
+	$(BIN)/python benchmarks/learned_lifter_speed.py
 	$(BIN)/python benchmarks/refinement_tuning.py
 	$(BIN)/python benchmarks/estimate_speed.py
 	$(BIN)/python benchmarks/train_step_time.py

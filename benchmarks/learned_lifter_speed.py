@@ -1,0 +1,78 @@
+"""Poses per second of the learned lifter, batched and one at a time, against the prior lifter.
+
+Inputs: Human3.6M S9 poses (every 10th frame) projected by its four cameras (ground-truth
+2D), confidences drawn in [0.3, 1] (every pose its own weights: the case of OpenPose or
+BlazePose output). Both lifters run in this process on the same poses: the learned one
+(the shipped weights, mirror-averaged, 2 threads) and the prior one (3 components x 80
+angles, refinement on). Prints a table and writes ``benchmarks/results/learned_lifter_speed.json``.
+
+    python benchmarks/learned_lifter_speed.py [--frames 20000] [--weights runs/lifter/lifter.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from poselift.datasets import h36m
+from poselift.lifting import Lifter
+from poselift.lifting.learned import LearnedLifter
+from poselift.prior.model import PosePrior
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def best_of(function, repeats: int = 3) -> float:
+    """The shortest of ``repeats`` runs, seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=20000)
+    parser.add_argument("--weights", help="a lifter.pt (default: the shipped one)")
+    args = parser.parse_args()
+    cameras = h36m.load_cameras()["S9"]
+    poses = np.concatenate([p[::10] for p in h36m.load_poses_3d("S9").values()]).astype(np.float64)
+    points = np.concatenate([c.project(poses) for c in cameras])
+    points = points[np.random.default_rng(0).permutation(len(points))[: args.frames]]
+    weights = np.random.default_rng(1).uniform(0.3, 1.0, points.shape[:2])
+    learned, prior = LearnedLifter(args.weights, threads=2), Lifter(PosePrior.default())
+    prior_frames = min(len(points), 400)  # the prior lifter with weights of their own is slow: fewer frames
+    rows = [
+        {"lifter": "learned", "case": "batched", "frames": len(points),
+         "seconds": best_of(lambda: learned.lift(points, weights))},
+        {"lifter": "learned", "case": "one pose a call", "frames": 200,
+         "seconds": best_of(lambda: [learned.lift(points[i], weights[i]) for i in range(200)])},
+        {"lifter": "prior", "case": "batched", "frames": prior_frames,
+         "seconds": best_of(lambda: prior.lift(points[:prior_frames], weights[:prior_frames]), repeats=1)},
+        {"lifter": "prior", "case": "one pose a call", "frames": 50,
+         "seconds": best_of(lambda: [prior.lift(points[i], weights[i]) for i in range(50)], repeats=1)},
+    ]
+    print(f"{'lifter':<9}{'case':<17}{'frames':>8}{'poses/s':>11}{'ms/pose':>10}")
+    for row in rows:
+        row["poses_per_second"] = row["frames"] / row["seconds"]
+        row["ms_per_pose"] = 1000.0 * row["seconds"] / row["frames"]
+        print(f"{row['lifter']:<9}{row['case']:<17}{row['frames']:>8}{row['poses_per_second']:>11.0f}"
+              f"{row['ms_per_pose']:>10.3f}")
+    batched = {row["lifter"]: row["poses_per_second"] for row in rows if row["case"] == "batched"}
+    print(f"learned / prior, batched with confidences: {batched['learned'] / batched['prior']:.0f}x")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "learned_lifter_speed.json").write_text(json.dumps({
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
+        "weights": str(learned.path), "rows": rows,
+        "speed_up_batched": batched["learned"] / batched["prior"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
