@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ..nn.lifter_network import INPUT_JOINTS as _INPUT
+from ..nn.lifter_network import INPUT_INDEX, INPUT_JOINTS, SHIPPED_LIFTER_PATH, load_lifter_network, normalise
 from ..skeleton import H36M17
 from .lifter import pose_problems
 
@@ -27,7 +28,8 @@ MIN_VISIBLE_INPUTS = 6
 """Fewest of the 12 limb joints with a non-zero weight that a pose may be lifted from."""
 
 _BATCH = 8192  # poses per network call
-_INPUT_MIRROR = np.array([_INPUT.index(H36M17.joints[H36M17.mirror_index[H36M17.index(n)]]) for n in _INPUT])
+_INPUT_MIRROR = np.array([INPUT_JOINTS.index(H36M17.joints[H36M17.mirror_index[H36M17.index(n)]])
+                          for n in INPUT_JOINTS])
 
 
 @dataclass(frozen=True)
@@ -53,15 +55,9 @@ class LearnedLifter:
     """
 
     def __init__(self, path: str | Path | None = None, threads: int | None = None) -> None:
-        import torch
-
-        from ..nn.lifter_network import INPUT_INDEX, SHIPPED_LIFTER_PATH, load_lifter_network
-
         self.path = Path(path) if path else SHIPPED_LIFTER_PATH
         self.network = load_lifter_network(self.path)
-        self._input_index = INPUT_INDEX.numpy()
         self._threads = threads
-        self._torch = torch
 
     def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None) -> LearnedLift:
         """Lift (..., 17, 2) pixel points with (..., 17) weights (default: all ones).
@@ -82,14 +78,13 @@ class LearnedLifter:
             raise ValueError(f"weights of shape {w.shape} do not match points of shape {points.shape}") from None
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError("weights must be finite and non-negative")
-        flat = points.reshape(-1, len(H36M17), 2)[:, self._input_index]
-        visible = (w.reshape(-1, len(H36M17))[:, self._input_index] > 0).astype(np.float64)
+        flat = points.reshape(-1, len(H36M17), 2)[:, INPUT_INDEX.numpy()]
+        visible = (w.reshape(-1, len(H36M17))[:, INPUT_INDEX.numpy()] > 0).astype(np.float64)
         problems = pose_problems(flat, visible, MIN_VISIBLE_INPUTS)
         bad = [i for i, problem in enumerate(problems) if problem]
         if bad:
             raise ValueError(f"pose {bad[0]}: {problems[bad[0]]} (of the 12 limb joints)"
                              + (f" (and {len(bad) - 1} more pose(s))" if len(bad) > 1 else ""))
-        torch = self._torch
         previous = torch.get_num_threads()
         if self._threads:
             torch.set_num_threads(self._threads)
@@ -104,9 +99,6 @@ class LearnedLifter:
 
     def _run(self, points: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """The network's (n, 17, 3) poses in metres for (n, 12, 2) points and (n, 12) visibility."""
-        from ..nn.lifter_network import normalise
-
-        torch = self._torch
         with torch.no_grad():
             inputs = normalise(torch.as_tensor(points, dtype=torch.float32), torch.as_tensor(visible,
                                                                                           dtype=torch.float32))
