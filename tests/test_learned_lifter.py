@@ -154,3 +154,23 @@ def test_a_mocap_folder_with_nothing_readable_is_refused(tmp_path, capsys):
     assert main(["train-lifter", "--out", str(tmp_path / "run"), "--subjects", "--mocap", str(folder),
                  "--quiet"]) == 1
     assert "no .bvh or .amc files found" in capsys.readouterr().err
+
+
+SHIPPED_SUBSET_MPJPE_MM = 56.39
+"""docs/learned-lifter.md: the shipped lifter on the first 1000 of S9's every-5th frames (sequences in
+name order), camera 54138969, ground-truth 2D, MPJPE over 17 joints after aligning the pelvis."""
+
+
+@pytest.mark.slow
+def test_the_shipped_weights_reproduce_the_documented_s9_figure(data_dir):
+    from poselift.datasets import h36m
+    from poselift.evaluation.metrics import mpjpe
+    from poselift.nn.lifter_network import SHIPPED_LIFTER_PATH
+
+    assert SHIPPED_LIFTER_PATH.stat().st_size < 10 * 2**20
+    camera = h36m.load_cameras(data_dir)["S9"][0]
+    poses = h36m.load_poses_3d("S9", data_dir)
+    world = np.concatenate([poses[name][::5] for name in sorted(poses)])[:1000].astype(np.float64)
+    predicted = LearnedLifter().lift(camera.project(world)).pose_3d * np.array([1.0, -1.0, -1.0])  # OpenCV axes
+    error = float(mpjpe(predicted, camera.world_to_camera(world)).mean())
+    assert abs(error - SHIPPED_SUBSET_MPJPE_MM) < 0.5, error
