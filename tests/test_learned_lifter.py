@@ -174,3 +174,16 @@ def test_the_shipped_weights_reproduce_the_documented_s9_figure(data_dir):
     predicted = LearnedLifter().lift(camera.project(world)).pose_3d * np.array([1.0, -1.0, -1.0])  # OpenCV axes
     error = float(mpjpe(predicted, camera.world_to_camera(world)).mean())
     assert abs(error - SHIPPED_SUBSET_MPJPE_MM) < 0.5, error
+
+
+@pytest.mark.slow
+def test_train_lifter_from_the_command_line_writes_weights_that_lift(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train-lifter", "--out", str(out), "--subjects", "S1", "--validation", "--step", "50", "--steps",
+                 "30", "--batch-size", "64", "--width", "32", "--quiet"]) == 0
+    assert "step 30: training MPJPE" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "log.jsonl", "lifter.pt"}
+    state = torch.load(out / "lifter.pt", weights_only=True)
+    assert state["training"]["width"] == 32 and "Human3.6M S1, every 50 frame(s)" in state["data"]
+    points = np.random.default_rng(0).uniform(0, 500, (17, 2))
+    assert LearnedLifter(out / "lifter.pt").lift(points).pose_3d.shape == (17, 3)

@@ -101,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _add_lifter_parser(commands) -> None:
     from ..datasets.h36m import TRAIN_SUBJECTS
-    from ..training.lifter import LifterSettings
 
-    defaults = LifterSettings()
     lifter = commands.add_parser(
         "train-lifter", help="train the learned lifter on 3D mocap alone (virtual cameras, detector-like 2D errors)",
         description="Trains on Human3.6M's training subjects (and any --mocap folder) filmed by random virtual "
@@ -115,12 +113,12 @@ def _add_lifter_parser(commands) -> None:
     lifter.add_argument("--mocap", type=Path, help="add a folder of .bvh or .asf/.amc clips")
     lifter.add_argument("--data", type=Path, help="data folder laid out like shared/data (default: ../shared/data)")
     lifter.add_argument("--step", type=positive_int, default=2, help="use every N-th mocap frame")
-    lifter.add_argument("--steps", type=positive_int, default=defaults.steps)
-    lifter.add_argument("--batch-size", type=positive_int, default=defaults.batch_size)
-    lifter.add_argument("--lr", type=float, default=defaults.learning_rate)
-    lifter.add_argument("--width", type=positive_int, default=defaults.width)
-    lifter.add_argument("--blocks", type=int, default=defaults.blocks)
-    lifter.add_argument("--seed", type=int, default=defaults.seed)
+    lifter.add_argument("--steps", type=positive_int, help="Adam steps (default 18000)")
+    lifter.add_argument("--batch-size", type=positive_int, help="poses a step (default 1024)")
+    lifter.add_argument("--lr", type=float, help="first learning rate (default 1e-3)")
+    lifter.add_argument("--width", type=positive_int, help="units of each hidden layer (default 512)")
+    lifter.add_argument("--blocks", type=int, help="residual blocks (default 2)")
+    lifter.add_argument("--seed", type=int, help="random seed (default 0)")
     lifter.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     lifter.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
     lifter.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -133,9 +131,10 @@ def _train_lifter(args: argparse.Namespace) -> int:
     from ..datasets import cmu, h36m
     from ..training.lifter import LifterSettings, train_lifter
 
-    settings = LifterSettings(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
-                              final_learning_rate=min(LifterSettings.final_learning_rate, args.lr),
-                              width=args.width, blocks=args.blocks, seed=args.seed)
+    given = {"steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.lr, "width": args.width,
+             "blocks": args.blocks, "seed": args.seed}
+    settings = LifterSettings(**{name: value for name, value in given.items() if value is not None})
+    settings.final_learning_rate = min(settings.final_learning_rate, settings.learning_rate)
     settings.check()
     out_dir = output_folder(args.out)
     parts, described = [], []
