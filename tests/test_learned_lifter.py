@@ -187,3 +187,23 @@ def test_train_lifter_from_the_command_line_writes_weights_that_lift(data_dir, t
     assert state["training"]["width"] == 32 and "Human3.6M S1, every 50 frame(s)" in state["data"]
     points = np.random.default_rng(0).uniform(0, 500, (17, 2))
     assert LearnedLifter(out / "lifter.pt").lift(points).pose_3d.shape == (17, 3)
+
+
+@pytest.mark.slow
+def test_fine_tuning_on_paired_detections_lowers_their_error(data_dir, trained, tmp_path):
+    """A few steps on S1's own SH detections paired with its 3D: their error falls from where the tiny
+    mocap-only lifter starts."""
+    from poselift.training.lifter import paired_views
+
+    pairs = paired_views("sh", ["S1"], data_dir, step=50)
+    assert pairs.points.shape[1:] == (12, 2) and pairs.view.shape[1:] == (17, 3) and len(pairs.points) > 1000
+    start = load_lifter_network(trained[0] / "lifter.pt")
+    tuned, log = train_lifter(None, LifterSettings(**{**TINY.__dict__, "steps": 200, "learning_rate": 1e-3}),
+                              tmp_path / "tuned", pairs=pairs, init=start, progress=False)
+    assert log[0]["train_mpjpe_mm"] > log[-1]["train_mpjpe_mm"]
+    assert tuned.settings["width"] == start.settings["width"]
+
+
+def test_fine_tuning_needs_subjects_with_3d(tmp_path, capsys):
+    assert main(["train-lifter", "--out", str(tmp_path / "run"), "--subjects", "--detections", "sh", "--quiet"]) == 1
+    assert "--detections needs --subjects with 3D" in capsys.readouterr().err

@@ -111,6 +111,10 @@ def _add_lifter_parser(commands) -> None:
                         help="Human3.6M subjects to train on (default S1 S5 S6 S7; none with --mocap only)")
     lifter.add_argument("--validation", nargs="*", default=["S8"], help="Human3.6M subjects logged each epoch")
     lifter.add_argument("--mocap", type=Path, help="add a folder of .bvh or .asf/.amc clips")
+    lifter.add_argument("--detections", metavar="sh|FILE.npz",
+                        help="fine-tune on these 2D detections of --subjects paired with their 3D (as "
+                             "evaluate h36m --input reads them) instead of mocap through virtual cameras")
+    lifter.add_argument("--init", metavar="LIFTER_PT", help="start from these weights (e.g. the shipped lifter)")
     lifter.add_argument("--data", type=Path, help="data folder laid out like shared/data (default: ../shared/data)")
     lifter.add_argument("--step", type=positive_int, default=2, help="use every N-th mocap frame")
     lifter.add_argument("--steps", type=positive_int, help="Adam steps (default 18000)")
@@ -137,6 +141,24 @@ def _train_lifter(args: argparse.Namespace) -> int:
     settings.final_learning_rate = min(settings.final_learning_rate, settings.learning_rate)
     settings.check()
     out_dir = output_folder(args.out)
+    init = None
+    if args.init:
+        from ..nn.lifter_network import load_lifter_network
+
+        init = load_lifter_network(args.init)
+    validation = h36m.stack_poses(args.validation, args.data, step=10) if args.validation else None
+    if args.detections:
+        from ..training.lifter import paired_views
+
+        if not args.subjects or args.mocap is not None:
+            raise ValueError("--detections needs --subjects with 3D (and no --mocap)")
+        pairs = paired_views(args.detections, args.subjects, args.data, step=args.step)
+        data = (f"{args.detections} detections of Human3.6M {' '.join(args.subjects)} paired with their 3D, every "
+                f"{args.step} frame(s): {len(pairs.points)} views" + (f", from {args.init}" if args.init else ""))
+        print(f"poselift: fine-tuning the learned lifter on {data}", file=sys.stderr)
+        _, log = train_lifter(None, settings, out_dir, validation, data=data, resume=args.resume,
+                              progress=not args.quiet, device=args.device, pairs=pairs, init=init)
+        return _report(log, args.validation, out_dir)
     parts, described = [], []
     if args.subjects:
         parts.append(h36m.stack_poses(args.subjects, args.data, step=args.step))
@@ -148,14 +170,18 @@ def _train_lifter(args: argparse.Namespace) -> int:
     if not parts:
         raise ValueError("nothing to train on: name --subjects or --mocap")
     poses = np.concatenate(parts)
-    validation = h36m.stack_poses(args.validation, args.data, step=10) if args.validation else None
-    data = f"{', '.join(described)}, every {args.step} frame(s): {len(poses)} poses"
+    data = f"{', '.join(described)}, every {args.step} frame(s): {len(poses)} poses" + \
+        (f", from {args.init}" if args.init else "")
     print(f"poselift: training the learned lifter on {data}", file=sys.stderr)
     _, log = train_lifter(poses, settings, out_dir, validation, data=data, resume=args.resume,
-                          progress=not args.quiet, device=args.device)
+                          progress=not args.quiet, device=args.device, init=init)
+    return _report(log, args.validation, out_dir)
+
+
+def _report(log: list[dict], validation: list[str], out_dir: Path) -> int:
     last = log[-1]
-    checked = f", validation {' '.join(args.validation)} {last['validation_mpjpe_mm']:.1f} mm" \
+    checked = f", validation {' '.join(validation)} {last['validation_mpjpe_mm']:.1f} mm" \
         if "validation_mpjpe_mm" in last else ""
-    print(f"step {last['step']}: training MPJPE {last['train_mpjpe_mm']:.1f} mm (noisy views){checked}")
+    print(f"step {last['step']}: training MPJPE {last['train_mpjpe_mm']:.1f} mm{checked}")
     print(f"wrote {out_dir / 'lifter.pt'}, {out_dir / 'log.jsonl'} and {out_dir / 'checkpoint.pt'}")
     return 0

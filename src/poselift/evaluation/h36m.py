@@ -36,7 +36,8 @@ from ..prior.model import PosePrior
 from ..skeleton import H36M17, convert, get_joint_set
 from .metrics import mpjpe, pa_mpjpe
 
-__all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "evaluate_h36m", "format_table"]
+__all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "evaluate_h36m", "format_table",
+           "load_2d_input"]
 
 FOURTEEN_JOINTS = tuple(j for j, n in enumerate(H36M17.joints) if n not in ("pelvis", "spine", "neck_nose"))
 """Indices of the 14 joints of protocols #2 and #3."""
@@ -76,7 +77,7 @@ def _first_trials(sequences: list[str]) -> set[str]:
     return {names[0] for names in by_action.values()}
 
 
-def _load_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
+def load_2d_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
     """2D input other than ground truth: (sequence, camera) -> (frames, J, 2), joint set."""
     if source == "sh":
         return h36m.load_detections_sh(subject, data_dir), "sh16"
@@ -147,7 +148,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
     jobs = []
     for subject in subjects:
         poses = h36m.load_poses_3d(subject, data_dir)
-        inputs, input_set = (None, "h36m17") if source == "gt" else _load_input(source, subject, data_dir)
+        inputs, input_set = (None, "h36m17") if source == "gt" else load_2d_input(source, subject, data_dir)
         keep = _first_trials(list(poses)) if spec.first_trial_only else set(poses)
         for camera in cameras[subject]:
             if camera.name in spec.cameras:

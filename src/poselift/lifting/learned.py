@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..nn.lifter_network import INPUT_INDEX, INPUT_JOINTS, SHIPPED_LIFTER_PATH, load_lifter_network, normalise
+from ..nn.lifter_network import INPUT_INDEX, INPUT_MIRROR, SHIPPED_LIFTER_PATH, load_lifter_network, normalise
 from ..skeleton import H36M17
 from .lifter import pose_problems
 
@@ -28,8 +28,6 @@ MIN_VISIBLE_INPUTS = 6
 """Fewest of the 12 limb joints with a non-zero weight that a pose may be lifted from."""
 
 _BATCH = 8192  # poses per network call
-_INPUT_MIRROR = np.array([INPUT_JOINTS.index(H36M17.joints[H36M17.mirror_index[H36M17.index(n)]])
-                          for n in INPUT_JOINTS])
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ class LearnedLifter:
         try:
             points = np.where(visible[..., None] > 0, flat, 0.0)
             poses = self._run(points, visible)
-            mirrored = self._run(points[:, _INPUT_MIRROR] * [-1.0, 1.0], visible[:, _INPUT_MIRROR])
+            mirrored = self._run(points[:, INPUT_MIRROR.numpy()] * [-1.0, 1.0], visible[:, INPUT_MIRROR.numpy()])
             poses = (poses + mirrored[:, H36M17.mirror_index] * [-1.0, 1.0, 1.0]) / 2
         finally:
             torch.set_num_threads(previous)

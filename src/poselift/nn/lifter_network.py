@@ -18,8 +18,8 @@ from torch import nn
 
 from ..skeleton import H36M17
 
-__all__ = ["INPUT_JOINTS", "FORMAT", "FORMAT_VERSION", "SHIPPED_LIFTER_PATH", "LifterNetwork", "normalise",
-           "load_lifter_network"]
+__all__ = ["INPUT_JOINTS", "INPUT_INDEX", "INPUT_MIRROR", "FORMAT", "FORMAT_VERSION", "SHIPPED_LIFTER_PATH",
+           "LifterNetwork", "normalise", "load_lifter_network"]
 
 INPUT_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
                 "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
@@ -32,6 +32,11 @@ SHIPPED_LIFTER_PATH = Path(__file__).resolve().parent.parent / "models" / "h36m_
 """The learned lifter shipped with poselift (``make lifter`` re-creates it)."""
 
 INPUT_INDEX = torch.tensor([H36M17.index(n) for n in INPUT_JOINTS])
+"""(12,) each input joint's index among H36M-17's."""
+
+INPUT_MIRROR = torch.tensor([INPUT_JOINTS.index(H36M17.joints[H36M17.mirror_index[H36M17.index(n)]])
+                             for n in INPUT_JOINTS])
+"""(12,) each input joint's left/right partner among the inputs."""
 
 
 def normalise(points: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:

@@ -21,15 +21,22 @@ import numpy as np
 import torch
 
 from ..files import write_atomically
-from ..nn.lifter_network import FORMAT, FORMAT_VERSION, INPUT_INDEX, INPUT_JOINTS, LifterNetwork, normalise
+from ..nn.lifter_network import (
+    FORMAT,
+    FORMAT_VERSION,
+    INPUT_INDEX,
+    INPUT_JOINTS,
+    INPUT_MIRROR,
+    LifterNetwork,
+    normalise,
+)
 from ..nn.models import load_torch_file
 from ..skeleton import H36M17
 
-__all__ = ["LifterSettings", "film", "corrupt", "train_lifter"]
+__all__ = ["LifterSettings", "Pairs", "film", "corrupt", "paired_views", "train_lifter"]
 
 _MIRROR = torch.as_tensor(H36M17.mirror_index)
-_INPUT_PAIRS = torch.tensor([[INPUT_JOINTS.index(n), INPUT_JOINTS.index("right_" + n[5:])]
-                             for n in INPUT_JOINTS if n.startswith("left_")])
+_INPUT_PAIRS = torch.tensor([[i, int(INPUT_MIRROR[i])] for i, n in enumerate(INPUT_JOINTS) if n.startswith("left_")])
 
 
 @dataclass
@@ -165,6 +172,71 @@ def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Gen
     return points, keep.float()
 
 
+@dataclass(frozen=True)
+class Pairs:
+    """2D detections paired with 3D truth, for fine-tuning on a detector's own errors.
+
+    Attributes:
+        points: (N, 12, 2) pixels of :data:`INPUT_JOINTS`; visible: (N, 12) 0/1.
+        view: (N, 17, 3) mm, the truth in the camera's view frame, pelvis at 0.
+    """
+
+    points: np.ndarray
+    visible: np.ndarray
+    view: np.ndarray
+
+
+def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
+    """Human3.6M 3D poses of ``subjects`` paired with 2D detections of the same frames.
+
+    Args:
+        source: ``"sh"`` (the Stacked-Hourglass detections) or an ``.npz`` laid out as
+            ``poselift evaluate h36m --input`` reads (:func:`poselift.evaluation.h36m.load_2d_input`).
+        subjects: Human3.6M subjects with 3D (never the test subjects).
+        step: every ``step``-th frame.
+
+    Raises:
+        ValueError: the detections hold none of the subjects' (sequence, camera) pairs.
+    """
+    from ..datasets import h36m
+    from ..evaluation.h36m import load_2d_input
+    from ..skeleton import convert, get_joint_set
+
+    cameras = h36m.load_cameras(data_dir)
+    points, visible, views = [], [], []
+    for subject in subjects:
+        poses = h36m.load_poses_3d(subject, data_dir)
+        inputs, joint_set = load_2d_input(source, subject, data_dir)
+        for camera in cameras[subject]:
+            for sequence, world in sorted(poses.items()):
+                if (sequence, camera.name) not in inputs:
+                    continue
+                detected = inputs[sequence, camera.name][::step]
+                truth = camera.world_to_camera(world[::step].astype(np.float64))
+                if len(detected) != len(truth):
+                    raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(detected)} 2D frames but "
+                                     f"{len(truth)} 3D frames")
+                conversion = convert(detected, get_joint_set(joint_set), H36M17)
+                points.append(conversion.points[:, INPUT_INDEX.numpy()])
+                visible.append((conversion.weights[:, INPUT_INDEX.numpy()] > 0).astype(np.float32))
+                views.append((truth - truth[:, :1]) * np.array([1.0, -1.0, -1.0]))
+    if not points:
+        raise ValueError(f"the 2D input {source} holds none of {', '.join(subjects)}'s (sequence, camera) pairs")
+    return Pairs(np.concatenate(points), np.concatenate(visible), np.concatenate(views))
+
+
+def _paired_batch(pairs: tuple[torch.Tensor, ...], rows: torch.Tensor, generator: torch.Generator):
+    """Network inputs (B, 36) and targets (B, 17, 3) in metres from detections paired with 3D, half mirrored."""
+    points, visible, view = (part[rows] for part in pairs)
+    mirrored = (torch.rand(len(rows), generator=generator, device=points.device) < 0.5)[:, None, None]
+    mirror = INPUT_MIRROR.to(points.device)
+    sign2, sign3 = torch.tensor([-1.0, 1.0]), torch.tensor([-1.0, 1.0, 1.0])
+    points = torch.where(mirrored, points[:, mirror] * sign2, points)
+    visible = torch.where(mirrored[..., 0], visible[:, mirror], visible)
+    view = torch.where(mirrored, view[:, _MIRROR] * sign3, view)
+    return normalise(points * visible[..., None], visible), view / 1000.0
+
+
 def _batch(poses: torch.Tensor, settings: LifterSettings, generator: torch.Generator, clean: bool = False):
     """Network inputs (B, 36) and targets (B, 17, 3) in metres for (B, 17, 3) world poses."""
     points, view = film(poses, settings, generator)
@@ -176,15 +248,17 @@ def _batch(poses: torch.Tensor, settings: LifterSettings, generator: torch.Gener
     return normalise(points, visible), view / 1000.0
 
 
-def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str | Path,
+def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_dir: str | Path,
                  validation_world: np.ndarray | None = None, data: str = "", resume: bool = False,
-                 progress: bool = True, device: str = "cpu") -> tuple[LifterNetwork, list[dict]]:
+                 progress: bool = True, device: str = "cpu", pairs: Pairs | None = None,
+                 init: LifterNetwork | None = None) -> tuple[LifterNetwork, list[dict]]:
     """Train on (N, 17, 3) z-up world mm poses; writes ``checkpoint.pt`` (every epoch),
     ``log.jsonl`` and ``lifter.pt`` (the weights file, see
     :func:`~poselift.nn.lifter_network.load_lifter_network`) into ``out_dir``.
 
     Args:
-        poses_world: mocap poses in Human3.6M-17 joints (any frame rate, any subjects).
+        poses_world: mocap poses in Human3.6M-17 joints (any frame rate, any subjects), filmed
+            by virtual cameras; or None with ``pairs``.
         settings: the run.
         out_dir: folder for the files.
         validation_world: optional poses whose error (MPJPE, mm, through fixed virtual cameras,
@@ -193,6 +267,9 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
         resume: continue from ``out_dir/checkpoint.pt`` (the same settings; more steps allowed).
         progress: a progress bar on stderr.
         device: ``"cpu"`` or ``"cuda"``.
+        pairs: detections paired with 3D (:func:`paired_views`) to train on instead of mocap
+            through virtual cameras: fine-tuning on a detector's own errors.
+        init: a network to start from (its width and blocks replace the settings').
 
     Returns:
         The network (evaluation mode) and the log: per epoch the step, the mean training loss
@@ -205,17 +282,22 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
     from tqdm import tqdm
 
     settings.check()
-    poses_world = np.asarray(poses_world, dtype=np.float32)
-    if poses_world.ndim != 3 or poses_world.shape[1:] != (len(H36M17), 3) or len(poses_world) == 0:
-        raise ValueError(f"poses must have shape (N, {len(H36M17)}, 3), got {poses_world.shape}")
-    if not np.all(np.isfinite(poses_world)):
-        raise ValueError("training poses hold NaN or infinite values")
+    if pairs is None:
+        poses_world = np.asarray(poses_world, dtype=np.float32)
+        if poses_world.ndim != 3 or poses_world.shape[1:] != (len(H36M17), 3) or len(poses_world) == 0:
+            raise ValueError(f"poses must have shape (N, {len(H36M17)}, 3), got {poses_world.shape}")
+        if not np.all(np.isfinite(poses_world)):
+            raise ValueError("training poses hold NaN or infinite values")
+    if init is not None:
+        settings.width, settings.blocks = init.settings["width"], init.settings["blocks"]
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available")
     place = torch.device(device)
     out_dir = Path(out_dir)
     torch.manual_seed(settings.seed)
     network = LifterNetwork(settings.width, settings.blocks, settings.dropout).to(place)
+    if init is not None:
+        network.load_state_dict(init.state_dict())
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     log: list[dict] = []
     checkpoint = out_dir / "checkpoint.pt"
@@ -230,7 +312,13 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
         network.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, log = int(state["step"]), list(state["log"])
-    train = torch.as_tensor(poses_world, device=place)
+    if pairs is None:
+        train = torch.as_tensor(poses_world, device=place)
+        count_rows = len(train)
+    else:
+        paired = tuple(torch.as_tensor(np.nan_to_num(part), dtype=torch.float32, device=place)
+                       for part in (pairs.points, pairs.visible, pairs.view))
+        count_rows = len(paired[0])
     valid = None if validation_world is None else torch.as_tensor(np.asarray(validation_world, np.float32),
                                                                      device=place)
     if valid is not None and not log:
@@ -247,8 +335,9 @@ def train_lifter(poses_world: np.ndarray, settings: LifterSettings, out_dir: str
             for group in optimizer.param_groups:
                 group["lr"] = max(settings.learning_rate * 0.5 ** (step / settings.halving_steps),
                                   settings.final_learning_rate)
-            rows = torch.randint(len(train), (settings.batch_size,), generator=generator, device=place)
-            inputs, target = _batch(train[rows], settings, generator)
+            rows = torch.randint(count_rows, (settings.batch_size,), generator=generator, device=place)
+            inputs, target = _batch(train[rows], settings, generator) if pairs is None else \
+                _paired_batch(paired, rows, generator)
             loss = _mpjpe(network(inputs), target).mean()  # in metres
             optimizer.zero_grad()
             loss.backward()
