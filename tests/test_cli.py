@@ -253,6 +253,9 @@ def test_evaluate_skips_and_counts_the_pairs_the_2d_input_lacks(data_dir, tmp_pa
         capsys.readouterr().out
     result = json.loads(out.read_text())
     assert result["skipped"] == ["S9 'Directions' camera 58860488"] and "Directions" not in result["per_action"]
+    assert main(["evaluate", "h36m", "--protocol", "1", "--input", str(partial), "--quiet", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())  # the other three cameras of the sequence are still scored
+    assert result["skipped"] == ["S9 'Directions' camera 58860488"] and "Directions" in result["per_action"]
     nothing = tmp_path / "nothing.npz"
     np.savez(nothing, joint_set=np.array("sh16"), **{"S9/Directions.54138969": detections["Directions", "54138969"]})
     assert main(["evaluate", "h36m", "--protocol", "3", "--input", str(nothing), "--quiet"]) == 1

@@ -134,6 +134,7 @@ def test_lift_with_the_learned_lifter_writes_poses_without_the_prior_diagnostics
                  str(trained[0] / "lifter.pt"), "--out", str(out), "--quiet"]) == 0
     document = json.loads(out.read_text())
     assert document["lifter"] == "learned" and len(document["poses"]) == 5
+    assert document["prior"] is None and document["lifter_weights"] == str(trained[0] / "lifter.pt")
     assert set(document["poses"][0]) == {"label", "lifted", "joints_3d_mm", "weights"}
 
 
@@ -202,6 +203,13 @@ def test_fine_tuning_on_paired_detections_lowers_their_error(data_dir, trained, 
                               tmp_path / "tuned", pairs=pairs, init=start, progress=False)
     assert log[0]["train_mpjpe_mm"] > log[-1]["train_mpjpe_mm"]
     assert tuned.settings["width"] == start.settings["width"]
+
+
+def test_the_test_subjects_are_never_fine_tuned_on():
+    from poselift.training.lifter import paired_views
+
+    with pytest.raises(ValueError, match="S9: the test subjects are never trained on"):
+        paired_views("sh", ["S1", "S9"])
 
 
 def test_fine_tuning_needs_subjects_with_3d(tmp_path, capsys):

@@ -66,3 +66,15 @@ def test_a_large_jpeg_is_decoded_reduced_and_in_register_with_the_whole(big_jpeg
     (dx, dy), _ = cv2.phaseCorrelate(*gray)
     assert abs(dx) < 0.05 and abs(dy) < 0.05  # measured 0.002 px: coordinates scale by 4 exactly
     assert read_photo(EXAMPLE, longest=1920).scale == 1.0
+
+
+def test_a_reduced_decode_reports_the_photo_s_own_size_even_when_nearly_square(tmp_path):
+    plain, turned = tmp_path / "square.jpg", tmp_path / "turned.jpg"
+    Image.new("RGB", (4001, 4002)).save(plain)
+    image = Image.new("RGB", (4001, 4002))
+    exif = image.getexif()
+    exif[0x0112] = 6  # a quarter turn
+    image.save(turned, exif=exif)
+    reduced = read_photo(plain, longest=1000)
+    assert reduced.pixels.shape == (1001, 1001, 3) and (reduced.width, reduced.height) == (4001, 4002)
+    assert (read_photo(turned, longest=1000).width, read_photo(turned, longest=1000).height) == (4002, 4001)

@@ -28,6 +28,7 @@ __all__ = [
     "prior_to_world",
     "rotation_about_up",
     "rotate_about_up",
+    "VIEW_FROM_OPENCV",
     "wrap_angle",
     "WEAK_PERSPECTIVE",
     "weak_perspective",
@@ -40,6 +41,9 @@ __all__ = [
 
 # Rotation taking z-up world coordinates (x, y, z) to the y-up prior frame (x, z, -y).
 PRIOR_FROM_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+# A camera's view frame (x right, y up, z towards the camera) from its OpenCV axes (x right, y down, z forward).
+VIEW_FROM_OPENCV = np.diag([1.0, -1.0, -1.0])
 
 # Weak-perspective projection Pi of eq. 4: (x, y, z) in the prior frame -> (x, -y) pixels
 # per unit of scale (image y points down).

@@ -90,7 +90,9 @@ def read_photo(path: str | Path, longest: int | None = None) -> Photo:
                     image.draft("RGB", (math.ceil(full[0] * ratio), math.ceil(full[1] * ratio)))
                 image.load()  # decodes now: truncated data raises here, not later
                 scale = float(round(max(full) / max(image.size)))
-                image = _upright(image)
+                upright = _upright(image)
+                turned = upright is not image and image.getexif().get(_ORIENTATION) in (5, 6, 7, 8)  # a quarter
+                image = upright
     except UnidentifiedImageError as error:
         raise ImageError(f"{path}: not a readable image ({error})") from None
     except Image.DecompressionBombError:
@@ -102,9 +104,11 @@ def read_photo(path: str | Path, longest: int | None = None) -> Photo:
         raise ImageError(f"{path}: cannot decode the image, it may be truncated or corrupt "
                          f"({type(error).__name__}: {error})") from None
     pixels = _to_rgb8(image, path)
-    turned = (pixels.shape[1] >= pixels.shape[0]) != (full[0] >= full[1])  # EXIF turned it a quarter
     width, height = (full[1], full[0]) if turned else full
     return Photo(pixels, scale, int(width), int(height))
+
+
+_ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -69,7 +69,8 @@ def output_folder(path: str | Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder}: exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    writable_output(folder / "probe")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"{folder}: output folder is not writable")
     return folder
 
 

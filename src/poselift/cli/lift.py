@@ -52,25 +52,29 @@ def run(args: argparse.Namespace) -> int:
     from ..keypoints import read_keypoints
     from ..lifting import Lifter
     from ..lifting.lifter import pose_problems
-    from ..skeleton import convert
+    from ..skeleton import H36M17, convert
 
     out = writable_output(Path(args.out))
     if args.focal_px is not None and args.principal_px is None:
         raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
     prior = load_prior(args.prior)
     prior.millimetres_per_unit(args.height_mm)  # an impossible height fails before any work
-    keypoints = read_keypoints(args.keypoints, args.format, args.joints)
-    conversion = convert(keypoints.points, keypoints.joint_set, prior.joint_set, keypoints.weights)
-    weights = conversion.weights.copy()
-    for name in conversion.approximate:
-        weights[:, prior.joint_set.index(name)] *= args.approximate_weight
+    learned = None
     if args.lifter == "learned":
         if args.height_mm is not None or args.focal_px is not None:
             raise ValueError("--height-mm and --focal-px are the prior lifter's; the learned lifter answers at the "
                              "size of its training subjects, in the camera's view frame")
         from ..lifting.learned import LearnedLifter
 
-        lift = LearnedLifter(args.lifter_weights).lift
+        learned = LearnedLifter(args.lifter_weights)
+    target = H36M17 if learned else prior.joint_set
+    keypoints = read_keypoints(args.keypoints, args.format, args.joints)
+    conversion = convert(keypoints.points, keypoints.joint_set, target, keypoints.weights)
+    weights = conversion.weights.copy()
+    for name in conversion.approximate:
+        weights[:, target.index(name)] *= args.approximate_weight
+    if learned:
+        lift = learned.lift
     elif args.focal_px is None:
         lifter = Lifter(prior, angles=args.angles)
 
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
         def lift(points, w):
             return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
-    problems = pose_problems(conversion.points, weights)
+    problems = learned.problems(conversion.points, weights) if learned else pose_problems(conversion.points, weights)
     todo = np.flatnonzero([problem is None for problem in problems])
     lifted, done, block_problems = _lift_in_blocks(lift, conversion.points[todo], weights[todo],
                                                    progress=not args.quiet)
@@ -97,13 +101,14 @@ def run(args: argparse.Namespace) -> int:
     write_json(out, {
         **json_header("lift", SCHEMA_VERSION),
         "input": str(args.keypoints), "input_format": args.format, "input_joint_set": keypoints.joint_set.name,
-        "joint_set": prior.joint_set.name,
-        "joint_names": list(prior.joint_set.joints),
+        "joint_set": target.name,
+        "joint_names": list(target.joints),
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
         "lifter": args.lifter,
         "perspective_correction": args.focal_px is not None,
-        "prior": prior.describe(), "poses": poses,
+        "prior": None if learned else prior.describe(),
+        "lifter_weights": str(learned.path) if learned else None, "poses": poses,
     })
     print(f"lifted {len(done)} pose(s) from {args.keypoints}; wrote {out}")
     failed = [i for i, problem in enumerate(problems) if problem]
@@ -112,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
               f"marked so in {out}; the first, pose {keypoints.labels[failed[0]]}: {problems[failed[0]]}",
               file=sys.stderr)
     if conversion.missing:
-        print(f"note: {keypoints.joint_set.name} lacks {', '.join(conversion.missing)}: filled in by the prior",
-              file=sys.stderr)
+        print(f"note: {keypoints.joint_set.name} lacks {', '.join(conversion.missing)}: filled in by the "
+              f"{'learned lifter' if learned else 'prior'}", file=sys.stderr)
     return 0
 
 

@@ -105,7 +105,8 @@ def _add_lifter_parser(commands) -> None:
     lifter = commands.add_parser(
         "train-lifter", help="train the learned lifter on 3D mocap alone (virtual cameras, detector-like 2D errors)",
         description="Trains on Human3.6M's training subjects (and any --mocap folder) filmed by random virtual "
-                    "cameras; no image or 2D detection is used. Writes checkpoint.pt, log.jsonl and lifter.pt.")
+                    "cameras: no image or 2D detection is used, unless --detections asks to fine-tune on a "
+                    "detector's own 2D paired with 3D. Writes checkpoint.pt, log.jsonl and lifter.pt.")
     lifter.add_argument("--out", required=True, help="folder for checkpoint.pt, log.jsonl, lifter.pt")
     lifter.add_argument("--subjects", nargs="*", default=[s for s in TRAIN_SUBJECTS if s != "S8"],
                         help="Human3.6M subjects to train on (default S1 S5 S6 S7; none with --mocap only)")

@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..datasets import h36m
-from ..geometry import PRIOR_FROM_WORLD
+from ..geometry import PRIOR_FROM_WORLD, VIEW_FROM_OPENCV
 from ..lifting import Lifter
 from ..prior.model import PosePrior
 from ..skeleton import H36M17, convert, get_joint_set
@@ -43,7 +43,6 @@ FOURTEEN_JOINTS = tuple(j for j, n in enumerate(H36M17.joints) if n not in ("pel
 """Indices of the 14 joints of protocols #2 and #3."""
 
 # OpenCV camera axes (y down, z forward) -> the lifter's view axes (y up, z towards the camera)
-_VIEW_FROM_OPENCV = np.diag([1.0, -1.0, -1.0])
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ PROTOCOLS = {
 
 def camera_lift_rotation(camera) -> np.ndarray:
     """The E of eq. 4 for an H36M camera: prior frame -> the camera's view axes."""
-    return _VIEW_FROM_OPENCV @ camera.rotation @ PRIOR_FROM_WORLD.T
+    return VIEW_FROM_OPENCV @ camera.rotation @ PRIOR_FROM_WORLD.T
 
 
 def _first_trials(sequences: list[str]) -> set[str]:
@@ -153,12 +152,12 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         for camera in cameras[subject]:
             if camera.name in spec.cameras:
                 jobs += [(subject, seq, camera, poses[seq], inputs, input_set) for seq in sorted(keep)]
-    lacking = [job for job in jobs if job[4] is not None and (job[1], job[2].name) not in job[4]]
-    skipped = [f"{subject} {sequence!r} camera {camera.name}" for subject, sequence, camera, *_ in lacking]
-    jobs = [job for job in jobs if job not in lacking]
+    present = [inputs is None or (sequence, camera.name) in inputs for _, sequence, camera, _, inputs, _ in jobs]
+    skipped = [f"{job[0]} {job[1]!r} camera {job[2].name}" for job, kept in zip(jobs, present) if not kept]
+    jobs = [job for job, kept in zip(jobs, present) if kept]
     if not jobs:
-        raise ValueError(f"the 2D input has none of the protocol's {len(lacking)} (sequence, camera) pairs, "
-                         f"e.g. {skipped[0]}" if lacking else "the protocol selects no frames")
+        raise ValueError(f"the 2D input has none of the protocol's {len(skipped)} (sequence, camera) pairs, "
+                         f"e.g. {skipped[0]}" if skipped else "the protocol selects no frames")
     lifters: dict[tuple[str, str], Lifter] = {}
     jobs = tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}")
     for subject, sequence, camera, world, inputs, input_set in jobs:
@@ -176,7 +175,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
                              f"but {len(truth)} 3D frames")
         if learned is not None:
-            predicted = learned.lift(points, weights).pose_3d @ _VIEW_FROM_OPENCV.T  # the camera's OpenCV axes
+            predicted = learned.lift(points, weights).pose_3d @ VIEW_FROM_OPENCV.T  # the camera's OpenCV axes
         else:
             rotation = camera_lift_rotation(camera)
             lifter_key = (subject, camera.name)
@@ -187,7 +186,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                 lifted = lifter.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights)
             else:
                 lifted = lifter.lift(points, weights)
-            predicted = lifted.pose_3d @ (_VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
+            predicted = lifted.pose_3d @ (VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
         joints = list(spec.joints)
         bucket = errors.setdefault(h36m.action_of(sequence), {"mpjpe": [], "pa_mpjpe": []})
         bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],

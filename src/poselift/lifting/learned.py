@@ -78,7 +78,7 @@ class LearnedLifter:
             raise ValueError("weights must be finite and non-negative")
         flat = points.reshape(-1, len(H36M17), 2)[:, INPUT_INDEX.numpy()]
         visible = (w.reshape(-1, len(H36M17))[:, INPUT_INDEX.numpy()] > 0).astype(np.float64)
-        problems = pose_problems(flat, visible, MIN_VISIBLE_INPUTS)
+        problems = self.problems(points.reshape(-1, len(H36M17), 2), w.reshape(-1, len(H36M17)))
         bad = [i for i, problem in enumerate(problems) if problem]
         if bad:
             raise ValueError(f"pose {bad[0]}: {problems[bad[0]]} (of the 12 limb joints)"
@@ -94,6 +94,14 @@ class LearnedLifter:
         finally:
             torch.set_num_threads(previous)
         return LearnedLift(pose_3d=(poses * 1000.0).reshape(batch + (len(H36M17), 3)))
+
+    @staticmethod
+    def problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
+        """Why each of (n, 17, 2) pixel poses with (n, 17) weights cannot be lifted by it, or None
+        (:func:`~poselift.lifting.lifter.pose_problems` on the 12 limb joints, at least
+        :data:`MIN_VISIBLE_INPUTS` of them)."""
+        index = INPUT_INDEX.numpy()
+        return pose_problems(points[:, index], (weights[:, index] > 0).astype(np.float64), MIN_VISIBLE_INPUTS)
 
     def _run(self, points: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """The network's (n, 17, 3) poses in metres for (n, 12, 2) points and (n, 12) visibility."""

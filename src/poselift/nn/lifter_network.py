@@ -3,8 +3,9 @@
 The network sees only the 12 limb joints every 2D detector gives (:data:`INPUT_JOINTS`), each
 with a visibility mask, normalised per pose so that nothing depends on pixels or image position
 (:func:`normalise`): centred on the visible joints' mean and divided by their RMS spread. It
-returns the 17 Human3.6M joints in millimetres, relative to the pelvis, in the view frame of
-the camera (x right, y up, z towards the camera). The architecture is the residual MLP of
+returns the 17 Human3.6M joints in metres, relative to the pelvis, in the view frame of the
+camera (x right, y up, z towards the camera); :class:`poselift.lifting.learned.LearnedLifter`
+gives millimetres. The architecture is the residual MLP of
 Martinez et al. (2017), smaller. It is trained on mocap projected through virtual cameras
 (:mod:`poselift.training.lifter`), never on images: the paper's decoupling of 3D and 2D data.
 """

@@ -6,7 +6,8 @@ the person anywhere in the field of view (which is what the principal point does
 points are then corrupted the way detectors err (:func:`corrupt`): noise that grows with the
 person's size, occasional gross outliers, left/right swaps of a limb, missing joints. The
 network (:class:`~poselift.nn.lifter_network.LifterNetwork`) learns the pose in the camera's
-view frame from the normalised 2D. No image and no detector output is used.
+view frame from the normalised 2D. No image and no detector output is used, unless asked:
+:func:`paired_views` gives a detector's own 2D paired with 3D, to fine-tune on its errors.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import numpy as np
 import torch
 
 from ..files import write_atomically
+from ..geometry import VIEW_FROM_OPENCV
+from ..lifting.learned import MIN_VISIBLE_INPUTS
 from ..nn.lifter_network import (
     FORMAT,
     FORMAT_VERSION,
@@ -83,9 +86,10 @@ class LifterSettings:
 
     def check(self) -> None:
         """Raises ValueError for settings out of range."""
-        if min(self.width, self.blocks + 1, self.steps, self.batch_size, self.steps_per_epoch, self.halving_steps) < 1:
-            raise ValueError("width, steps, batch_size, steps_per_epoch and halving_steps must be positive, blocks 0 "
-                             "or more")
+        if min(self.width, self.blocks + 1, self.steps, self.batch_size - 1, self.steps_per_epoch,
+               self.halving_steps) < 1:
+            raise ValueError("width, steps, steps_per_epoch and halving_steps must be positive, batch_size at least 2 "
+                             "(batch normalisation), blocks 0 or more")
         if not (0 < self.final_learning_rate <= self.learning_rate) or not math.isfinite(self.learning_rate):
             raise ValueError(f"need 0 < final_learning_rate <= learning_rate, got {self.final_learning_rate}, "
                              f"{self.learning_rate}")
@@ -140,13 +144,14 @@ def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.G
                           distance], dim=-1)
     placed = camera + offset[:, None]
     points = placed[..., :2] / placed[..., 2:].clamp_min(100.0)
-    view = camera * torch.tensor([1.0, -1.0, -1.0], device=poses.device)
+    view = camera * torch.tensor(np.diag(VIEW_FROM_OPENCV), dtype=camera.dtype, device=poses.device)
     return points, view
 
 
 def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """Detector-like errors on (B, 12, 2) points of :data:`INPUT_JOINTS`; returns the points and
-    (B, 12) visibility (0/1), at least 6 visible per pose."""
+    (B, 12) visibility (0/1), at least :data:`~poselift.lifting.learned.MIN_VISIBLE_INPUTS` visible
+    per pose."""
     b, j, _ = points.shape
     device = points.device
 
@@ -168,7 +173,7 @@ def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Gen
     points = torch.gather(points, 1, order[..., None].expand(-1, -1, 2))
     keep = rand(b, j) >= settings.missing_rate
     rank = rand(b, j).argsort(dim=1).argsort(dim=1)
-    keep |= rank < 6  # six random joints always stay
+    keep |= rank < MIN_VISIBLE_INPUTS  # that many random joints always stay: the lifter needs them
     return points, keep.float()
 
 
@@ -192,16 +197,23 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
     Args:
         source: ``"sh"`` (the Stacked-Hourglass detections) or an ``.npz`` laid out as
             ``poselift evaluate h36m --input`` reads (:func:`poselift.evaluation.h36m.load_2d_input`).
-        subjects: Human3.6M subjects with 3D (never the test subjects).
+        subjects: Human3.6M subjects with 3D (never S9 or S11, the test subjects).
         step: every ``step``-th frame.
 
+    Views with fewer than :data:`~poselift.lifting.learned.MIN_VISIBLE_INPUTS` limb joints are
+    left out; so are (sequence, camera) pairs the detections lack.
+
     Raises:
-        ValueError: the detections hold none of the subjects' (sequence, camera) pairs.
+        ValueError: a test subject; frame counts that differ; the detections hold none of the
+            subjects' (sequence, camera) pairs.
     """
     from ..datasets import h36m
     from ..evaluation.h36m import load_2d_input
     from ..skeleton import convert, get_joint_set
 
+    tested = sorted(set(subjects) & {"S9", "S11"})
+    if tested:
+        raise ValueError(f"{', '.join(tested)}: the test subjects are never trained on")
     cameras = h36m.load_cameras(data_dir)
     points, visible, views = [], [], []
     for subject in subjects:
@@ -211,15 +223,18 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
             for sequence, world in sorted(poses.items()):
                 if (sequence, camera.name) not in inputs:
                     continue
-                detected = inputs[sequence, camera.name][::step]
-                truth = camera.world_to_camera(world[::step].astype(np.float64))
-                if len(detected) != len(truth):
+                detected = inputs[sequence, camera.name]
+                if len(detected) != len(world):
                     raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(detected)} 2D frames but "
-                                     f"{len(truth)} 3D frames")
-                conversion = convert(detected, get_joint_set(joint_set), H36M17)
-                points.append(conversion.points[:, INPUT_INDEX.numpy()])
-                visible.append((conversion.weights[:, INPUT_INDEX.numpy()] > 0).astype(np.float32))
-                views.append((truth - truth[:, :1]) * np.array([1.0, -1.0, -1.0]))
+                                     f"{len(world)} 3D frames")
+                truth = camera.world_to_camera(world[::step].astype(np.float64))
+                conversion = convert(detected[::step], get_joint_set(joint_set), H36M17)
+                seen = (conversion.weights[:, INPUT_INDEX.numpy()] > 0) & np.isfinite(
+                    conversion.points[:, INPUT_INDEX.numpy()]).all(axis=-1)
+                kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
+                points.append(conversion.points[kept][:, INPUT_INDEX.numpy()])
+                visible.append(seen[kept].astype(np.float32))
+                views.append((truth[kept] - truth[kept, :1]) @ VIEW_FROM_OPENCV)
     if not points:
         raise ValueError(f"the 2D input {source} holds none of {', '.join(subjects)}'s (sequence, camera) pairs")
     return Pairs(np.concatenate(points), np.concatenate(visible), np.concatenate(views))
@@ -228,12 +243,13 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
 def _paired_batch(pairs: tuple[torch.Tensor, ...], rows: torch.Tensor, generator: torch.Generator):
     """Network inputs (B, 36) and targets (B, 17, 3) in metres from detections paired with 3D, half mirrored."""
     points, visible, view = (part[rows] for part in pairs)
-    mirrored = (torch.rand(len(rows), generator=generator, device=points.device) < 0.5)[:, None, None]
-    mirror = INPUT_MIRROR.to(points.device)
-    sign2, sign3 = torch.tensor([-1.0, 1.0]), torch.tensor([-1.0, 1.0, 1.0])
+    device = points.device
+    mirrored = (torch.rand(len(rows), generator=generator, device=device) < 0.5)[:, None, None]
+    mirror = INPUT_MIRROR.to(device)
+    sign2, sign3 = torch.tensor([-1.0, 1.0], device=device), torch.tensor([-1.0, 1.0, 1.0], device=device)
     points = torch.where(mirrored, points[:, mirror] * sign2, points)
     visible = torch.where(mirrored[..., 0], visible[:, mirror], visible)
-    view = torch.where(mirrored, view[:, _MIRROR] * sign3, view)
+    view = torch.where(mirrored, view[:, _MIRROR.to(device)] * sign3, view)
     return normalise(points * visible[..., None], visible), view / 1000.0
 
 
@@ -306,6 +322,9 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
         if not checkpoint.is_file():
             raise FileNotFoundError(f"{checkpoint}: nothing to resume from")
         state = load_torch_file(checkpoint, "learned-lifter checkpoint", map_location=place)
+        missing = {"settings", "model", "optimizer", "step", "log"} - set(state)
+        if missing:
+            raise ValueError(f"{checkpoint}: not a learned-lifter checkpoint (no {', '.join(sorted(missing))})")
         stored = LifterSettings.from_dict(state["settings"])
         if {**asdict(stored), "steps": 0} != {**asdict(settings), "steps": 0}:
             raise ValueError(f"{checkpoint} was trained with other settings: {state['settings']}")
@@ -328,7 +347,7 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
     while step < settings.steps:
         epoch = step // settings.steps_per_epoch
         generator = torch.Generator(device=place).manual_seed(settings.seed * 100003 + epoch)
-        torch.manual_seed(settings.seed * 100003 + epoch)  # dropout's draws too: a resumed run repeats them
+        torch.manual_seed(settings.seed * 100003 + epoch)  # dropout's too: resumed from an epoch's end, the same run
         network.train()
         total, count = 0.0, 0
         for _ in range(min(settings.steps_per_epoch - step % settings.steps_per_epoch, settings.steps - step)):
