@@ -75,15 +75,12 @@ def run(args: argparse.Namespace) -> int:
         weights[:, target.index(name)] *= args.approximate_weight
     if learned:
         lift = learned.lift
-    elif args.focal_px is None:
-        lifter = Lifter(prior, angles=args.angles)
-
-        def lift(points, w):
-            return lifter.lift(points, w, args.height_mm)
     else:
         lifter = Lifter(prior, angles=args.angles)
 
         def lift(points, w):
+            if args.focal_px is None:
+                return lifter.lift(points, w, args.height_mm)
             return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
     problems = learned.problems(conversion.points, weights) if learned else pose_problems(conversion.points, weights)
     todo = np.flatnonzero([problem is None for problem in problems])
