@@ -240,3 +240,10 @@ def test_perspective_correction_rejects_a_bad_focal_length(prior, s1_poses):
 def test_a_camera_rotation_that_is_not_a_rotation_raises(prior, camera):
     with pytest.raises(ValueError, match="camera_rotation must be a 3x3 rotation matrix"):
         Lifter(prior, angles=8, camera_rotation=camera)
+
+
+def test_a_bad_pose_in_a_batch_of_several_dimensions_is_named_by_its_index(prior, s1_poses):
+    points = s1_views(s1_poses[:6]).reshape(2, 3, 17, 2)
+    points[1, 2, 4] = np.nan
+    with pytest.raises(ValueError, match=r"^pose \(1, 2\): points hold NaN"):
+        Lifter(prior, angles=8).lift(points)

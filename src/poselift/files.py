@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DECIMALS", "json_header", "rounded", "write_atomically", "write_json"]
+__all__ = ["DECIMALS", "check_replaceable", "json_header", "rounded", "write_atomically", "write_json"]
 
 DECIMALS = {"px": 2, "px2": 2, "mm": 1, "deg": 2, "fraction": 3, "scale": 4}
 """Decimals kept in JSON output, by unit: pixels, squared pixels (residuals), millimetres,
@@ -45,8 +45,7 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
         OSError: ``path`` exists and is not a regular file (a folder, a device, a pipe ...).
     """
     path = Path(path)
-    if path.exists() and not path.is_file():
-        raise OSError(f"{path}: exists and is not a regular file; not replacing it")
+    check_replaceable(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -58,6 +57,12 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_replaceable(path: Path) -> None:
+    """Raises OSError if ``path`` exists and is not a regular file (a folder, a device, a pipe ...)."""
+    if path.exists() and not path.is_file():
+        raise OSError(f"{path}: exists and is not a regular file; not replacing it")
 
 
 def write_json(path: str | Path, document: dict) -> None:

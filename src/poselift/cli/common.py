@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import check_replaceable
+
 __all__ = ["positive_int", "bounded_int", "finite_float", "fraction", "writable_output", "output_folder", "load_prior",
            "add_prior_option", "DeprecatedAlias"]
 
@@ -53,8 +55,7 @@ def fraction(text: str) -> float:
 def writable_output(path: Path) -> Path:
     """``path``, if it can be written (its folder exists and is writable, and it is not a folder,
     device or pipe): checked before any work."""
-    if path.exists() and not path.is_file():
-        raise OSError(f"{path}: exists and is not a regular file; not replacing it")
+    check_replaceable(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise FileNotFoundError(f"{parent}: output folder does not exist")

@@ -20,7 +20,7 @@ import torch
 
 from ..nn.lifter_network import INPUT_INDEX, INPUT_MIRROR, SHIPPED_LIFTER_PATH, load_lifter_network, normalise
 from ..skeleton import H36M17
-from .lifter import pose_problems
+from .lifter import checked_poses, pose_problems
 
 __all__ = ["MIN_VISIBLE_INPUTS", "LearnedLift", "LearnedLifter"]
 
@@ -65,24 +65,9 @@ class LearnedLifter:
                 :data:`MIN_VISIBLE_INPUTS` weighted limb joints, NaN or far-off coordinates at
                 them, or all of them at one point (the first such pose is named).
         """
-        points = np.asarray(points_2d, dtype=np.float64)
-        if points.ndim < 2 or points.shape[-2:] != (len(H36M17), 2) or points.size == 0:
-            raise ValueError(f"points must have shape (..., {len(H36M17)}, 2) for h36m17, got {points.shape}")
-        batch = points.shape[:-2]
-        w = np.ones(batch + (len(H36M17),)) if weights is None else np.asarray(weights, dtype=np.float64)
-        try:
-            w = np.broadcast_to(w, batch + (len(H36M17),))
-        except ValueError:
-            raise ValueError(f"weights of shape {w.shape} do not match points of shape {points.shape}") from None
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("weights must be finite and non-negative")
-        flat = points.reshape(-1, len(H36M17), 2)[:, INPUT_INDEX.numpy()]
-        visible = (w.reshape(-1, len(H36M17))[:, INPUT_INDEX.numpy()] > 0).astype(np.float64)
-        problems = self.problems(points.reshape(-1, len(H36M17), 2), w.reshape(-1, len(H36M17)))
-        bad = [i for i, problem in enumerate(problems) if problem]
-        if bad:
-            raise ValueError(f"pose {bad[0]}: {problems[bad[0]]} (of the 12 limb joints)"
-                             + (f" (and {len(bad) - 1} more pose(s))" if len(bad) > 1 else ""))
+        points, w, batch = checked_poses(points_2d, weights, H36M17.name, len(H36M17), self.problems)
+        flat = points[:, INPUT_INDEX.numpy()]
+        visible = (w[:, INPUT_INDEX.numpy()] > 0).astype(np.float64)
         previous = torch.get_num_threads()
         if self._threads:
             torch.set_num_threads(self._threads)
@@ -101,7 +86,8 @@ class LearnedLifter:
         (:func:`~poselift.lifting.lifter.pose_problems` on the 12 limb joints, at least
         :data:`MIN_VISIBLE_INPUTS` of them)."""
         index = INPUT_INDEX.numpy()
-        return pose_problems(points[:, index], (weights[:, index] > 0).astype(np.float64), MIN_VISIBLE_INPUTS)
+        found = pose_problems(points[:, index], (weights[:, index] > 0).astype(np.float64), MIN_VISIBLE_INPUTS)
+        return [problem and f"{problem} (of the 12 limb joints)" for problem in found]
 
     def _run(self, points: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """The network's (n, 17, 3) poses in metres for (n, 12, 2) points and (n, 12) visibility."""

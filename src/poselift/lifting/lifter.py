@@ -41,7 +41,7 @@ from .individual import Solutions, solve_individually
 from .tables import Bank, SearchTables, search_tables, solve_matrices
 
 __all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS",
-           "MAX_COORDINATE_PX", "Lifted", "Lifter", "lift", "pose_problems"]
+           "MAX_COORDINATE_PX", "Lifted", "Lifter", "lift", "checked_poses", "pose_problems"]
 
 DEFAULT_ANGLES = 80
 """Ground-plane angles searched (section 5.3: "checking 80 locations")."""
@@ -201,7 +201,7 @@ class Lifter:
             ValueError: wrong shape, NaN at a weighted joint, negative weights, fewer than
                 :data:`MIN_VISIBLE_JOINTS` weighted joints, or all points equal.
         """
-        points, w, batch = self._check(points_2d, weights)
+        points, w, batch = checked_poses(points_2d, weights, self.prior.joint_set.name, self._num_joints)
         n = len(points)
         total = w.sum(axis=1)
         hidden = w == 0
@@ -290,34 +290,42 @@ class Lifter:
             lifted = self.lift(principal + (points - principal) * ratio[..., None], weights, height_mm)
         return lifted
 
-    def _check(self, points_2d, weights) -> tuple[np.ndarray, np.ndarray, tuple]:
-        num_joints = self._num_joints
-        points = np.asarray(points_2d, dtype=np.float64)
-        if points.ndim < 2 or points.shape[-2:] != (num_joints, 2):
-            raise ValueError(f"points must have shape (..., {num_joints}, 2) for {self.prior.joint_set.name}, "
-                             f"got {points.shape}")
-        if points.size == 0:
-            raise ValueError("points are empty")
-        batch = points.shape[:-2]
-        if weights is None:
-            w = np.ones(batch + (num_joints,))
-        else:
-            w = np.asarray(weights, dtype=np.float64)
-            try:
-                w = np.broadcast_to(w, batch + (num_joints,))
-            except ValueError:
-                raise ValueError(f"weights of shape {w.shape} do not match points of shape {points.shape}") from None
-            if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("weights must be finite and non-negative")
-        points = points.reshape(-1, num_joints, 2)
-        w = w.reshape(-1, num_joints)
-        problems = pose_problems(points, w)
-        bad = [i for i, problem in enumerate(problems) if problem]
-        if bad:
-            where = "" if not batch else f"pose {np.unravel_index(bad[0], batch) if len(batch) > 1 else bad[0]}: "
-            more = f" (and {len(bad) - 1} more pose(s))" if len(bad) > 1 else ""
-            raise ValueError(f"{where}{problems[bad[0]]}{more}")
-        return points, w, batch
+
+def checked_poses(points_2d, weights, joint_set_name: str, num_joints: int,
+                  problems=None) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """(..., L, 2) pixel points and (..., L) weights (None: all ones) as flat (n, L, 2) and (n, L)
+    float64 arrays, with the batch shape ``(...)``.
+
+    Args:
+        problems: ``(points, weights) -> list of None or why`` for the flat arrays (default
+            :func:`pose_problems`); the first pose with a problem is named in the error.
+
+    Raises:
+        ValueError: wrong shapes, no points, weights that are negative or not finite, or a pose
+            with a problem.
+    """
+    points = np.asarray(points_2d, dtype=np.float64)
+    if points.ndim < 2 or points.shape[-2:] != (num_joints, 2):
+        raise ValueError(f"points must have shape (..., {num_joints}, 2) for {joint_set_name}, got {points.shape}")
+    if points.size == 0:
+        raise ValueError("points are empty")
+    batch = points.shape[:-2]
+    w = np.ones(batch + (num_joints,)) if weights is None else np.asarray(weights, dtype=np.float64)
+    try:
+        w = np.broadcast_to(w, batch + (num_joints,))
+    except ValueError:
+        raise ValueError(f"weights of shape {w.shape} do not match points of shape {points.shape}") from None
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    points, w = points.reshape(-1, num_joints, 2), w.reshape(-1, num_joints)
+    found = (problems or pose_problems)(points, w)
+    bad = [i for i, problem in enumerate(found) if problem]
+    if bad:
+        index = tuple(int(i) for i in np.unravel_index(bad[0], batch)) if len(batch) > 1 else bad[0]
+        where = f"pose {index}: " if batch else ""
+        more = f" (and {len(bad) - 1} more pose(s))" if len(bad) > 1 else ""
+        raise ValueError(f"{where}{found[bad[0]]}{more}")
+    return points, w, batch
 
 
 def pose_problems(points: np.ndarray, weights: np.ndarray, min_visible: int = MIN_VISIBLE_JOINTS) -> list[str | None]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -305,7 +305,7 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
         if not np.all(np.isfinite(poses_world)):
             raise ValueError("training poses hold NaN or infinite values")
     if init is not None:
-        settings.width, settings.blocks = init.settings["width"], init.settings["blocks"]
+        settings = replace(settings, width=init.settings["width"], blocks=init.settings["blocks"])
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available")
     place = torch.device(device)
