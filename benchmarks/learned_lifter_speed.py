@@ -1,10 +1,11 @@
-"""Poses per second of the learned lifter, batched and one at a time, against the prior lifter.
+"""Poses per second of the learned and combined lifters, batched and one at a time, against the prior lifter.
 
 Inputs: Human3.6M S9 poses (every 10th frame) projected by its four cameras (ground-truth
 2D), confidences drawn in [0.3, 1] (every pose its own weights: the case of OpenPose or
-BlazePose output). Both lifters run in this process on the same poses: the learned one
-(the shipped weights, mirror-averaged, 2 threads) and the prior one (3 components x 80
-angles, refinement on). Prints a table and writes ``benchmarks/results/learned_lifter_speed.json``.
+BlazePose output). The three lifters run in this process on the same poses: the learned one
+(the shipped weights, mirror-averaged, 2 threads), the prior one (3 components x 80 angles,
+refinement on) and the two combined (the prior's search with the learned pose as a term).
+Prints a table and writes ``benchmarks/results/learned_lifter_speed.json``.
 
     python benchmarks/learned_lifter_speed.py [--frames 20000] [--weights runs/lifter/lifter.pt]
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from poselift.datasets import h36m
 from poselift.lifting import Lifter
+from poselift.lifting.combined import CombinedLifter
 from poselift.lifting.learned import LearnedLifter
 from poselift.prior.model import PosePrior
 
@@ -48,6 +50,7 @@ def main() -> None:
     points = points[np.random.default_rng(0).permutation(len(points))[: args.frames]]
     weights = np.random.default_rng(1).uniform(0.3, 1.0, points.shape[:2])
     learned, prior = LearnedLifter(args.weights, threads=2), Lifter(PosePrior.default())
+    combined = CombinedLifter(learned=learned)
     prior_frames = min(len(points), 400)  # the prior lifter with weights of their own is slow: fewer frames
     rows = [
         {"lifter": "learned", "case": "batched", "frames": len(points),
@@ -58,6 +61,10 @@ def main() -> None:
          "seconds": best_of(lambda: prior.lift(points[:prior_frames], weights[:prior_frames]), repeats=1)},
         {"lifter": "prior", "case": "one pose a call", "frames": 50,
          "seconds": best_of(lambda: [prior.lift(points[i], weights[i]) for i in range(50)], repeats=1)},
+        {"lifter": "combined", "case": "batched", "frames": prior_frames,
+         "seconds": best_of(lambda: combined.lift(points[:prior_frames], weights[:prior_frames]), repeats=1)},
+        {"lifter": "combined", "case": "one pose a call", "frames": 50,
+         "seconds": best_of(lambda: [combined.lift(points[i], weights[i]) for i in range(50)], repeats=1)},
     ]
     print(f"{'lifter':<9}{'case':<17}{'frames':>8}{'poses/s':>11}{'ms/pose':>10}")
     for row in rows:
@@ -66,12 +73,14 @@ def main() -> None:
         print(f"{row['lifter']:<9}{row['case']:<17}{row['frames']:>8}{row['poses_per_second']:>11.0f}"
               f"{row['ms_per_pose']:>10.3f}")
     batched = {row["lifter"]: row["poses_per_second"] for row in rows if row["case"] == "batched"}
-    print(f"learned / prior, batched with confidences: {batched['learned'] / batched['prior']:.0f}x")
+    print(f"learned / prior, batched with confidences: {batched['learned'] / batched['prior']:.0f}x; "
+          f"combined / prior: {batched['combined'] / batched['prior']:.2f}x")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "learned_lifter_speed.json").write_text(json.dumps({
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
         "weights": str(learned.path), "rows": rows,
-        "speed_up_batched": batched["learned"] / batched["prior"]}, indent=1))
+        "speed_up_batched": batched["learned"] / batched["prior"],
+        "combined_over_prior_batched": batched["combined"] / batched["prior"]}, indent=1))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from PIL import Image
 from poselift.cli import main
 from poselift.estimate_output import estimate_files
 from poselift.images import IMAGE_SUFFIXES, ImageError, _upright, list_images, read_image
+from poselift.lifting import Lifter
 from poselift.prior import PosePrior
 from poselift.skeleton import COCO17
 
@@ -148,10 +149,11 @@ def test_a_prior_file_holding_a_zip_bomb_is_refused_before_decompressing(tmp_pat
 class _FailsOnTallPhotos:
     """An estimator that raises what a broken decoder or EXIF block raises, for photos 77 pixels tall."""
 
-    rounds, fusion_weight, sigma, height_mm, fast, learned_path = 1, 0.8, 1.5, None, False, None
+    rounds, fusion_weight, sigma, height_mm, fast, learned_path, lifter_kind = 1, 0.8, 1.5, None, False, None, "prior"
 
     def __init__(self) -> None:
         self.prior = PosePrior.default()
+        self.lifter = Lifter(self.prior, angles=4)
 
     def estimate(self, image, max_people=None, pixel_scale=1.0):
         if image.shape[0] == 77:

@@ -77,6 +77,25 @@ def test_detector_errors_keep_six_joints_and_move_the_rest(views):
     assert (noisy - points).abs().max() > 0
 
 
+def test_hips_and_shoulders_are_placed_as_wide_as_drawn_about_their_middle(views):
+    from poselift.nn.lifter_network import INPUT_JOINTS
+
+    points = torch.as_tensor(views[0][:, :12], dtype=torch.float32)
+    quiet = dict(noise=0.0, outlier_rate=0.0, swap_rate=0.0, missing_rate=0.0)
+    placed, _ = corrupt(points, LifterSettings(hip_width=(0.5, 0.5), shoulder_width=(1.5, 1.5), **quiet),
+                        torch.Generator().manual_seed(0))
+    for pair, factor in ((("left_hip", "right_hip"), 0.5), (("left_shoulder", "right_shoulder"), 1.5)):
+        index = [INPUT_JOINTS.index(name) for name in pair]
+        width = (placed[:, index[0]] - placed[:, index[1]]).norm(dim=-1)
+        close = dict(rtol=1e-5, atol=1e-3)  # float32 at pixel coordinates near 1000
+        torch.testing.assert_close(width, factor * (points[:, index[0]] - points[:, index[1]]).norm(dim=-1), **close)
+        torch.testing.assert_close(placed[:, index].mean(dim=1), points[:, index].mean(dim=1), **close)
+    others = [i for i, name in enumerate(INPUT_JOINTS) if "hip" not in name and "shoulder" not in name]
+    torch.testing.assert_close(placed[:, others], points[:, others])
+    with pytest.raises(ValueError, match="widths"):
+        LifterSettings(hip_width=(0.0, 1.0)).check()
+
+
 def test_few_visible_or_nan_limb_joints_are_refused_naming_the_pose(trained, views):
     lifter = LearnedLifter(trained[0] / "lifter.pt")
     weights = np.ones((3, 17))
@@ -126,7 +145,7 @@ def test_corrupt_foreign_and_code_carrying_weights_are_refused(trained, tmp_path
     assert not marker.exists() and not (tmp_path / "o.json").exists()
 
 
-def test_lift_with_the_learned_lifter_writes_poses_without_the_prior_diagnostics(trained, views, tmp_path):
+def test_lift_with_the_learned_lifter_writes_its_fitted_camera_not_the_priors_diagnostics(trained, views, tmp_path):
     points = tmp_path / "p.npy"
     np.save(points, views[0][:5])
     out = tmp_path / "o.json"
@@ -135,7 +154,11 @@ def test_lift_with_the_learned_lifter_writes_poses_without_the_prior_diagnostics
     document = json.loads(out.read_text())
     assert document["lifter"] == "learned" and len(document["poses"]) == 5
     assert document["prior"] is None and document["lifter_weights"] == str(trained[0] / "lifter.pt")
-    assert set(document["poses"][0]) == {"label", "lifted", "joints_3d_mm", "weights"}
+    assert set(document["poses"][0]) == {"label", "lifted", "joints_3d_mm", "weights", "projected_2d_px",
+                                         "scale_px_per_mm", "residual_px2"}
+    pose = document["poses"][0]
+    error = np.asarray(pose["projected_2d_px"]) - views[0][0]
+    assert np.isclose(np.sum(error**2), pose["residual_px2"], rtol=1e-3)
 
 
 def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(s1_poses, tmp_path):

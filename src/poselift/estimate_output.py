@@ -30,11 +30,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .estimator import MAX_WORKING_SIDE
 from .files import json_header, rounded, write_json
 from .images import Photo, read_photo
+from .lifting.choice import lift_diagnostics, lifter_settings
 from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["SCHEMA_VERSION", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
@@ -64,7 +63,8 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
         "blazepose_joint_names": list(BLAZEPOSE33.joints),
         "settings": {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight,
                      "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
-                     "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path},
+                     "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path,
+                     **lifter_settings(estimator.lifter_kind, estimator.lifter)},
         "people": [],
     }
     for person in people:
@@ -72,10 +72,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
             "score": rounded(person.score, "fraction"), "box": rounded(person.box, "px"),
             "joints_2d": rounded(person.joints_2d, "px"), "confidence": rounded(person.confidence, "fraction"),
             "source": list(person.source), "joints_3d_mm": rounded(person.pose_3d, "mm"),
-            "angle_deg": rounded(np.degrees(person.lifted.angle), "deg"),
-            "component": int(person.lifted.component),
-            "residual_px2": rounded(person.lifted.residual, "px2"),
-            "scale_px_per_unit": rounded(person.lifted.scale, "scale"),
+            **lift_diagnostics(person.lifted),
         }
         if person.detector is not None:
             entry["blazepose_33"] = {"joints_2d": rounded(person.detector.keypoints_2d, "px"),

@@ -31,8 +31,10 @@ from .beliefs import DEFAULT_SIGMA, argmax_subpixel, fuse, render_gaussians
 from .detectors.blazepose import HEATMAP_SIZE, LANDMARK_SIZE, BlazePose, LandmarkOutput
 from .detectors.blazepose_joints import BLAZEPOSE_INDEX, CELL_PX, H36M_INDEX, MIDPOINTS
 from .images import read_image
-from .lifting import Lifted, Lifter, lift_upright
+from .lifting import Lifted, lift_upright
+from .lifting.choice import DEFAULT_LIFTER, build_lifter
 from .lifting.frames import torso_roll
+from .lifting.learned import LearnedLift
 from .prior import PosePrior
 from .skeleton import H36M17
 
@@ -95,7 +97,10 @@ class Person:
             for derived ones, 0 for joints only the 3D model provides.
         source: (17,) per joint ``"detected"`` (read from the belief maps), ``"derived"``
             (mid-point of detected joints) or ``"model"`` (the 3D pose projected).
-        lifted: the final lift (3D pose, angle, scale, component, residual, projection ...).
+        lifted: the final lift: a :class:`~poselift.lifting.Lifted` (3D pose, angle, scale,
+            component, residual, projection ...) from the prior and combined lifters, a
+            :class:`~poselift.lifting.learned.LearnedLift` (3D pose, scale, residual,
+            projection) from the learned one.
         score: detector score times the landmark network's presence probability.
         rounds: the refinement rounds, first to last.
         detector: what BlazePose saw and said, or None.
@@ -104,7 +109,7 @@ class Person:
     joints_2d: np.ndarray
     confidence: np.ndarray
     source: tuple[str, ...]
-    lifted: Lifted
+    lifted: Lifted | LearnedLift
     score: float
     rounds: tuple[Round, ...] = ()
     detector: DetectorView | None = None
@@ -136,6 +141,9 @@ class Estimator:
         learned_stages: ``True`` for the shipped stages
             (:data:`~poselift.nn.models.SHIPPED_STAGES_PATH`), or
             the ``stages.pt`` of a ``blazepose`` training run; ``None``: BlazePose's maps.
+        lifter: which lifter lifts each round (:data:`~poselift.lifting.choice.LIFTERS`; the
+            learned one takes no ``height_mm``).
+        lifter_weights: the learned lifter's weights file (default: the shipped one).
 
     Raises:
         poselift.detectors.ModelError: the BlazePose model files are missing.
@@ -146,7 +154,8 @@ class Estimator:
     def __init__(self, prior: PosePrior | None = None, rounds: int = DEFAULT_ROUNDS,
                  fusion_weight: float = DEFAULT_FUSION_WEIGHT, sigma: float = DEFAULT_SIGMA,
                  height_mm: float | None = None, threads: int | None = 2, fast: bool = False,
-                 learned_stages: str | Path | bool | None = None) -> None:
+                 learned_stages: str | Path | bool | None = None, lifter: str = DEFAULT_LIFTER,
+                 lifter_weights: str | Path | None = None) -> None:
         if rounds < 0:
             raise ValueError(f"rounds must be 0 or more, got {rounds}")
         if not 0.0 <= fusion_weight <= 1.0:
@@ -157,7 +166,10 @@ class Estimator:
         self.prior.millimetres_per_unit(height_mm)  # an impossible height fails here, before any photo
         self.rounds, self.fusion_weight, self.sigma, self.height_mm = rounds, fusion_weight, sigma, height_mm
         self.fast = fast
-        self.lifter = Lifter(self.prior)
+        if lifter == "learned" and height_mm is not None:
+            raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
+        self.lifter_kind = lifter
+        self.lifter = build_lifter(lifter, None if lifter == "learned" else self.prior, lifter_weights)
         self.learned_path = _learned_path(learned_stages)
         self.learned = _load_learned(self.learned_path, self.prior) if self.learned_path else None
         self.blazepose = BlazePose(threads=threads)
@@ -257,7 +269,7 @@ def _learned_beliefs(model, patch: np.ndarray, maps: np.ndarray) -> np.ndarray:
     return np.maximum(np.moveaxis(outputs[-1][0, :-1].numpy(), 0, -1), 0.0)
 
 
-def _complete(points: np.ndarray, lifted: Lifted) -> np.ndarray:
+def _complete(points: np.ndarray, lifted: Lifted | LearnedLift) -> np.ndarray:
     """Fill the joints BlazePose lacks: mid-points where sound, else the projected 3D pose."""
     full = points.copy()
     for name, pair in MIDPOINTS:

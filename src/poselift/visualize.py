@@ -146,8 +146,8 @@ def estimate_figure(image: np.ndarray, people, joint_set: JointSet, size: tuple[
     for i, person in enumerate(people[:8]):
         cell = grid[i // 4, 1 + i % 4] if n > 4 else grid[0, 1 + i]
         ax3 = fig.add_subplot(cell, projection="3d")
-        draw_skeleton_3d(ax3, person.pose_3d, joint_set,
-                         f"{i + 1}: 3D, facing {np.degrees(person.lifted.angle):.0f} deg")
+        facing = f", facing {np.degrees(person.lifted.angle):.0f} deg" if hasattr(person.lifted, "angle") else ""
+        draw_skeleton_3d(ax3, person.pose_3d, joint_set, f"{i + 1}: 3D{facing}")
     fig.tight_layout()
     return fig
 

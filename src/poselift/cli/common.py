@@ -86,6 +86,17 @@ def add_prior_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prior", help="a prior .npz (default: the shipped one)")
 
 
+def add_lifter_options(parser: argparse.ArgumentParser) -> None:
+    """``--lifter`` and ``--lifter-weights`` (:mod:`poselift.lifting.choice`)."""
+    from ..lifting.choice import DEFAULT_LIFTER, LIFTERS
+
+    parser.add_argument("--lifter", choices=LIFTERS, default=DEFAULT_LIFTER,
+                        help="prior: the paper's lifter (section 5.3); learned: the network trained on mocap "
+                             "alone; combined: the prior's search pulled towards the network's pose "
+                             f"(default {DEFAULT_LIFTER})")
+    parser.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
+
+
 class DeprecatedAlias(argparse.Action):
     """An old option name kept for one release: stores into the new option and says so on stderr."""
 

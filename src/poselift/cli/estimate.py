@@ -7,6 +7,7 @@ import sys
 
 from .common import (
     DeprecatedAlias,
+    add_lifter_options,
     add_prior_option,
     bounded_int,
     finite_float,
@@ -51,6 +52,7 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
                         help="run the stages trained on top of BlazePose first: the shipped ones, or a "
                              "stages.pt of poselift train")
     add_prior_option(parser)
+    add_lifter_options(parser)
 
 
 def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
@@ -59,7 +61,8 @@ def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
     from ..estimator import Estimator
 
     return Estimator(load_prior(args.prior), rounds=args.rounds, fusion_weight=args.fusion_weight,
-                     height_mm=height_mm, fast=args.fast, learned_stages=args.learned_stages)
+                     height_mm=height_mm, fast=args.fast, learned_stages=args.learned_stages, lifter=args.lifter,
+                     lifter_weights=args.lifter_weights)
 
 
 def run(args: argparse.Namespace) -> int:

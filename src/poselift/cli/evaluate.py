@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 
 from ..files import json_header, write_json
-from .common import add_prior_option, fraction, load_prior, positive_int, writable_output
+from .common import (
+    add_lifter_options,
+    add_prior_option,
+    finite_float,
+    fraction,
+    load_prior,
+    positive_int,
+    writable_output,
+)
 from .estimate import add_estimator_options, build_estimator
 
 __all__ = ["SCHEMA_VERSION", "add_parser"]
@@ -16,6 +24,8 @@ SCHEMA_VERSION = 1
 
 
 def add_parser(commands) -> None:
+    from ..lifting.lifter import DEFAULT_GUIDE_WEIGHT
+
     evaluate = commands.add_parser("evaluate", help="the paper's evaluation protocols (section 6)")
     datasets = evaluate.add_subparsers(dest="dataset", required=True, metavar="{h36m,lsp}")
 
@@ -29,9 +39,9 @@ def add_parser(commands) -> None:
                       help="weight of input joints that only approximate H36M's (SH spine and head)")
     h36m.add_argument("--weak-perspective", action="store_true",
                       help="no perspective correction with the camera's focal length (the paper's model)")
-    h36m.add_argument("--lifter", choices=["prior", "learned"], default="prior",
-                      help="prior: the paper's lifter (section 5.3); learned: the network trained on mocap alone")
-    h36m.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
+    add_lifter_options(h36m)
+    h36m.add_argument("--guide-weight", type=finite_float, default=DEFAULT_GUIDE_WEIGHT,
+                      help="combined lifter: weight of the network's pose in eq. 4")
     _add_common(h36m, _h36m)
 
     lsp = datasets.add_parser("lsp", help="2D accuracy (PCK, pixel error) of the photo pipeline on LSP")
@@ -69,14 +79,14 @@ def _lsp(args: argparse.Namespace) -> dict:
 
 def _h36m(args: argparse.Namespace) -> dict:
     from ..evaluation.h36m import evaluate_h36m, format_table
+    from ..lifting.learned import LearnedLifter
 
-    learned = None
-    if args.lifter == "learned":
-        from ..lifting.learned import LearnedLifter
-
-        learned = LearnedLifter(args.lifter_weights)
+    if args.lifter == "prior" and args.lifter_weights:
+        raise ValueError("--lifter-weights needs --lifter learned or combined")
+    learned = None if args.lifter == "prior" else LearnedLifter(args.lifter_weights)
     result = evaluate_h36m(load_prior(args.prior), args.protocol, args.input, subjects=args.subjects,
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
-                           perspective=not args.weak_perspective, learned=learned)
+                           perspective=not args.weak_perspective, lifter=args.lifter, learned=learned,
+                           guide_weight=args.guide_weight)
     print(format_table(result))
     return result

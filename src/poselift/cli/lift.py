@@ -9,7 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from ..files import json_header, rounded, write_json
-from .common import MAX_ANGLES, add_prior_option, bounded_int, finite_float, fraction, load_prior, writable_output
+from .common import (
+    MAX_ANGLES,
+    add_lifter_options,
+    add_prior_option,
+    bounded_int,
+    finite_float,
+    fraction,
+    load_prior,
+    writable_output,
+)
 
 __all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "add_parser"]
 
@@ -39,10 +48,7 @@ def add_parser(commands) -> None:
     lift.add_argument("--focal-px", type=finite_float, help="focal length in pixels: correct for perspective")
     lift.add_argument("--principal-px", type=finite_float, nargs=2, metavar=("X", "Y"),
                       help="principal point in pixels")
-    lift.add_argument("--lifter", choices=["prior", "learned"], default="prior",
-                      help="prior: the paper's lifter (section 5.3); learned: the network trained on mocap alone, "
-                           "poses in the camera's view frame")
-    lift.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
+    add_lifter_options(lift)
     lift.add_argument("--out", required=True, help="the JSON to write")
     lift.add_argument("--quiet", action="store_true", help="no progress bar")
     lift.set_defaults(run=run)
@@ -50,39 +56,35 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..keypoints import read_keypoints
-    from ..lifting import Lifter
-    from ..lifting.lifter import pose_problems
+    from ..lifting.choice import build_lifter, lift_diagnostics, lifter_settings
     from ..skeleton import H36M17, convert
 
     out = writable_output(Path(args.out))
     if args.focal_px is not None and args.principal_px is None:
         raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
-    prior = load_prior(args.prior)
-    prior.millimetres_per_unit(args.height_mm)  # an impossible height fails before any work
-    learned = None
-    if args.lifter == "learned":
-        if args.height_mm is not None or args.focal_px is not None:
-            raise ValueError("--height-mm and --focal-px are the prior lifter's; the learned lifter answers at the "
-                             "size of its training subjects, in the camera's view frame")
-        from ..lifting.learned import LearnedLifter
-
-        learned = LearnedLifter(args.lifter_weights)
-    target = H36M17 if learned else prior.joint_set
+    learned_only = args.lifter == "learned"
+    if learned_only and (args.height_mm is not None or args.focal_px is not None):
+        raise ValueError("--height-mm and --focal-px are the prior's and the combined lifter's; the learned lifter "
+                         "answers at the size of its training subjects, in the camera's view frame")
+    if args.lifter == "prior" and args.lifter_weights:
+        raise ValueError("--lifter-weights needs --lifter learned or combined")
+    prior = None if learned_only else load_prior(args.prior)
+    if prior is not None:
+        prior.millimetres_per_unit(args.height_mm)  # an impossible height fails before any work
+    lifter = build_lifter(args.lifter, prior, args.lifter_weights, **({} if learned_only else {"angles": args.angles}))
+    target = H36M17 if prior is None else prior.joint_set
     keypoints = read_keypoints(args.keypoints, args.format, args.joints)
     conversion = convert(keypoints.points, keypoints.joint_set, target, keypoints.weights)
     weights = conversion.weights.copy()
     for name in conversion.approximate:
         weights[:, target.index(name)] *= args.approximate_weight
-    if learned:
-        lift = learned.lift
-    else:
-        lifter = Lifter(prior, angles=args.angles)
 
-        def lift(points, w):
-            if args.focal_px is None:
-                return lifter.lift(points, w, args.height_mm)
-            return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
-    problems = learned.problems(conversion.points, weights) if learned else pose_problems(conversion.points, weights)
+    def lift(points, w):
+        if args.focal_px is None:
+            return lifter.lift(points, w, args.height_mm)
+        return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
+
+    problems = lifter.problems(conversion.points, weights)
     todo = np.flatnonzero([problem is None for problem in problems])
     lifted, done, block_problems = _lift_in_blocks(lift, conversion.points[todo], weights[todo],
                                                    progress=not args.quiet)
@@ -93,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.keypoints}: no pose could be lifted; "
                          f"pose {keypoints.labels[first]}: {problems[first]}")
     row = dict(zip(todo[done], range(len(done))))
-    poses = [_pose_entry(label, lifted, row[i], weights[i]) if i in row else
+    poses = [{"label": label, "lifted": True, "joints_3d_mm": rounded(lifted.pose_3d[row[i]], "mm"),
+              "projected_2d_px": rounded(lifted.projected_2d[row[i]], "px"), "weights": rounded(weights[i], "fraction"),
+              **lift_diagnostics(lifted, row[i])} if i in row else
              {"label": label, "lifted": False, "error": problems[i]} for i, label in enumerate(keypoints.labels)]
     write_json(out, {
         **json_header("lift", SCHEMA_VERSION),
@@ -102,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
         "joint_names": list(target.joints),
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
-        "lifter": args.lifter,
+        **lifter_settings(args.lifter, lifter),
         "perspective_correction": args.focal_px is not None,
-        "prior": None if learned else prior.describe(),
-        "lifter_weights": str(learned.path) if learned else None, "poses": poses,
+        "prior": None if prior is None else prior.describe(),
+        "poses": poses,
     })
     print(f"lifted {len(done)} pose(s) from {args.keypoints}; wrote {out}")
     failed = [i for i, problem in enumerate(problems) if problem]
@@ -115,24 +119,8 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if conversion.missing:
         print(f"note: {keypoints.joint_set.name} lacks {', '.join(conversion.missing)}: filled in by the "
-              f"{'learned lifter' if learned else 'prior'}", file=sys.stderr)
+              f"{'learned lifter' if learned_only else 'prior'}", file=sys.stderr)
     return 0
-
-
-def _pose_entry(label: str, lifted, row: int, weights: np.ndarray) -> dict:
-    """One lifted pose of the output (docs/output-format.md): the prior lifter's diagnostics
-    where the lift has them."""
-    from ..lifting import Lifted
-
-    entry = {"label": label, "lifted": True, "joints_3d_mm": rounded(lifted.pose_3d[row], "mm")}
-    if isinstance(lifted, Lifted):
-        entry["projected_2d_px"] = rounded(lifted.projected_2d[row], "px")
-    entry["weights"] = rounded(weights, "fraction")
-    if isinstance(lifted, Lifted):
-        entry.update(angle_deg=rounded(np.degrees(lifted.angle[row]), "deg"), component=int(lifted.component[row]),
-                     scale_px_per_unit=rounded(lifted.scale[row], "scale"),
-                     residual_px2=rounded(lifted.residual[row], "px2"))
-    return entry
 
 
 def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: bool):

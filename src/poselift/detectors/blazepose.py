@@ -211,6 +211,9 @@ class LandmarkOutput:
         alignment: (2, 2) image pixels of the network's own mid-hips and body-top points.
         patch: (256, 256, 3) uint8 the crop the network saw.
         score: detector score times presence (set by :meth:`BlazePose.find_people`).
+        world: (33, 3) BlazePose's own 3D keypoints (output ``Identity_4``, MediaPipe's "world
+            landmarks"), metres, origin between the hips, in the crop's axes (x right, y down,
+            z away from the camera), the crop's turn not undone.
     """
 
     crop: Crop
@@ -221,6 +224,7 @@ class LandmarkOutput:
     alignment: np.ndarray
     patch: np.ndarray
     score: float = 0.0
+    world: np.ndarray | None = None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -273,8 +277,8 @@ class BlazePose:
         self._det_regressors, self._det_scores = outputs["Identity"], outputs["Identity_1"]
         outputs = {d["name"]: d["index"] for d in self._landmarks.get_output_details()}
         self._lm_in = self._landmarks.get_input_details()[0]["index"]
-        self._lm_keypoints, self._lm_presence, self._lm_heatmaps = (
-            outputs["Identity"], outputs["Identity_1"], outputs["Identity_3"])
+        self._lm_keypoints, self._lm_presence, self._lm_heatmaps, self._lm_world = (
+            outputs["Identity"], outputs["Identity_1"], outputs["Identity_3"], outputs["Identity_4"])
 
     def detect(self, image: np.ndarray, threshold: float = DETECTION_THRESHOLD,
                border: float = DETECTION_BORDER) -> list[Detection]:
@@ -322,7 +326,8 @@ class BlazePose:
                               keypoints=crop.to_image(raw[:NUM_KEYPOINTS, :2], LANDMARK_SIZE),
                               visibility=_sigmoid(raw[:NUM_KEYPOINTS, 3]), heatmaps=heatmaps,
                               alignment=crop.to_image(raw[NUM_KEYPOINTS:NUM_KEYPOINTS + 2, :2], LANDMARK_SIZE),
-                              patch=patch)
+                              patch=patch, world=self._landmarks.get_tensor(self._lm_world)[0].reshape(-1, 3)[
+                                  :NUM_KEYPOINTS].astype(np.float64))
 
     @staticmethod
     def _patch(image: np.ndarray, crop: Crop) -> np.ndarray:

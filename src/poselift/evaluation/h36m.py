@@ -32,6 +32,9 @@ from tqdm import tqdm
 from ..datasets import h36m
 from ..geometry import PRIOR_FROM_WORLD, VIEW_FROM_OPENCV
 from ..lifting import Lifter
+from ..lifting.choice import DEFAULT_LIFTER, LIFTERS
+from ..lifting.learned import LearnedLifter
+from ..lifting.lifter import DEFAULT_GUIDE_WEIGHT
 from ..prior.model import PosePrior
 from ..skeleton import H36M17, convert, get_joint_set
 from .metrics import mpjpe, pa_mpjpe
@@ -107,7 +110,8 @@ def load_2d_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
 
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
                   data_dir=None, progress: bool = False, approximate_weight: float = 0.0, perspective: bool = True,
-                  learned=None, **lift_options) -> dict:
+                  lifter: str = DEFAULT_LIFTER, learned=None, guide_weight: float = DEFAULT_GUIDE_WEIGHT,
+                  **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -125,8 +129,13 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         perspective: correct for perspective with the camera's focal length and principal
             point (:meth:`~poselift.lifting.Lifter.lift_perspective`); False: the paper's
             plain weak perspective.
-        learned: a :class:`~poselift.lifting.learned.LearnedLifter` to lift with instead of
-            the prior (it needs no camera: its poses are in the camera's view frame).
+        lifter: ``"prior"`` (section 5.3), ``"learned"`` (the network alone; it needs no
+            camera: its poses are in the camera's view frame) or ``"combined"`` (the prior's
+            search with the network's pose as a term of eq. 4,
+            :mod:`poselift.lifting.combined`).
+        learned: the :class:`~poselift.lifting.learned.LearnedLifter` of the last two (default:
+            the shipped one).
+        guide_weight: the combined lifter's weight of the network's pose.
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 
@@ -141,6 +150,12 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be 1, 2 or 3, got {protocol}")
+    if lifter not in LIFTERS:
+        raise ValueError(f"lifter must be one of {', '.join(LIFTERS)}, got {lifter!r}")
+    if lifter == "combined" and not (guide_weight > 0 and np.isfinite(guide_weight)):
+        raise ValueError(f"guide weight must be positive and finite, got {guide_weight}")
+    if lifter != "prior" and learned is None:
+        learned = LearnedLifter()
     spec = PROTOCOLS[protocol]
     cameras = h36m.load_cameras(data_dir)
     errors: dict[str, dict[str, list]] = {}
@@ -158,7 +173,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
     if not jobs:
         raise ValueError(f"the 2D input has none of the protocol's {len(skipped)} (sequence, camera) pairs, "
                          f"e.g. {skipped[0]}" if skipped else "the protocol selects no frames")
-    lifters: dict[tuple[str, str], Lifter] = {}
+    prior_lifters: dict[tuple[str, str], Lifter] = {}
     jobs = tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}")
     for subject, sequence, camera, world, inputs, input_set in jobs:
         world = world[:: spec.step].astype(np.float64)
@@ -174,18 +189,20 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         if len(points) != len(truth):
             raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
                              f"but {len(truth)} 3D frames")
-        if learned is not None:
-            predicted = learned.lift(points, weights).pose_3d @ VIEW_FROM_OPENCV.T  # the camera's OpenCV axes
+        guide = None if lifter == "prior" else learned.lift(points, weights).pose_3d  # camera view frame
+        if lifter == "learned":
+            predicted = guide @ VIEW_FROM_OPENCV.T  # the camera's OpenCV axes
         else:
             rotation = camera_lift_rotation(camera)
             lifter_key = (subject, camera.name)
-            if lifter_key not in lifters:
-                lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
-            lifter = lifters[lifter_key]
+            if lifter_key not in prior_lifters:
+                prior_lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
+            search = prior_lifters[lifter_key]
             if perspective:
-                lifted = lifter.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights)
+                lifted = search.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights,
+                                                 guide=guide, guide_weight=guide_weight)
             else:
-                lifted = lifter.lift(points, weights)
+                lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight)
             predicted = lifted.pose_3d @ (VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
         joints = list(spec.joints)
         bucket = errors.setdefault(h36m.action_of(sequence), {"mpjpe": [], "pa_mpjpe": []})
@@ -203,13 +220,15 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "headline": spec.headline,
         "subjects": list(subjects),
         "input": source,
-        "lifter": "prior" if learned is None else f"learned ({learned.path.name})",
-        "perspective_correction": perspective and learned is None,
+        "lifter": lifter,
+        "lifter_weights": None if learned is None else learned.path.name,
+        "guide_weight": guide_weight if lifter == "combined" else None,
+        "perspective_correction": perspective and lifter != "learned",
         "frame_step": spec.step,
         "cameras": list(spec.cameras),
         "first_trial_only": spec.first_trial_only,
         "joints": [H36M17.joints[j] for j in spec.joints],
-        "prior": prior.describe() if learned is None else None,
+        "prior": None if lifter == "learned" else prior.describe(),
         "per_action": per_action,
         "frames": frames,
         "skipped": skipped,
@@ -220,10 +239,13 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
 
 def format_table(result: dict) -> str:
     """The per-action table of a result, like the paper's Tables 1 and 2."""
+    lifter = result["lifter"] + (f" ({result['lifter_weights']})" if result["lifter_weights"] else "")
+    if result["guide_weight"] is not None:
+        lifter += f", guide weight {result['guide_weight']:g}"
+    if result["lifter"] != "learned" and not result["perspective_correction"]:
+        lifter += ", weak perspective"
     lines = [f"Human3.6M protocol {result['protocol']}, subjects {' '.join(result['subjects'])}, "
-             f"input {result['input']}, lifter {result['lifter']}"
-             f"{' (weak perspective)' if result['lifter'] == 'prior' and not result['perspective_correction'] else ''}"
-             ", "
+             f"input {result['input']}, lifter {lifter}, "
              f"every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
              f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
              f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}"]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.lsp import load_lsp
+from ..lifting.choice import lifter_settings
 from ..skeleton import BLAZEPOSE33, H36M17, LSP14, convert
 from .metrics import PCK_FRACTION, pck_hits, torso_size
 
@@ -79,7 +80,8 @@ def evaluate_lsp(estimator, data_dir: str | Path | None = None, start: int = 0, 
         "dataset": "lsp", "images": n, "first_image": images[0].name, "last_image": images[-1].name,
         "people_found": int(found.sum()),
         "settings": {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight, "fast": estimator.fast,
-                     "sigma_cells": estimator.sigma, "learned_stages": estimator.learned_path},
+                     "sigma_cells": estimator.sigma, "learned_stages": estimator.learned_path,
+                     **lifter_settings(estimator.lifter_kind, estimator.lifter)},
         "joints": list(LIMB_JOINTS), "pck_threshold": f"{PCK_FRACTION} x |right shoulder - left hip|",
         "pck": {m: float(correct[m][:, _LIMBS].mean()) for m in METHODS},
         "pixel_error": {m: float(np.nanmean(errors[m][found][:, _LIMBS])) for m in METHODS},
@@ -122,7 +124,7 @@ def format_lsp_table(result: dict) -> str:
              f"PCK@{result['pck_threshold']} and mean pixel error over {len(result['joints'])} limb joints; "
              f"refinement: {result['settings']['rounds']} round(s), w={result['settings']['fusion_weight']}"
              f"{', fast mode' if result['settings']['fast'] else ''}"
-             f"{', learned stages ' + learned if learned else ''}",
+             f"{', learned stages ' + learned if learned else ''}, lifter {result['settings']['lifter']}",
              f"{'method':<12}{'PCK@0.2':>9}{'error px':>10}"]
     for m in METHODS:
         lines.append(f"{m:<12}{100 * result['pck'][m]:>8.1f}%{result['pixel_error'][m]:>10.2f}")

@@ -14,7 +14,6 @@ import numpy as np
 
 from ..geometry import wrap_angle
 from ..skeleton import H36M17
-from .lifter import Lifted, Lifter
 
 __all__ = ["SAME_ROLL", "lift_upright", "torso_roll", "screen_rotation"]
 
@@ -22,16 +21,21 @@ SAME_ROLL = np.radians(10.0)
 """Candidate lifting frames closer than this (radians) are one frame (see :func:`lift_upright`)."""
 
 
-def lift_upright(lifter: Lifter, points: np.ndarray, weights: np.ndarray, centre: np.ndarray,
-                 rolls: tuple[float, ...] = (), height_mm: float | None = None) -> Lifted:
+def lift_upright(lifter, points: np.ndarray, weights: np.ndarray, centre: np.ndarray,
+                 rolls: tuple[float, ...] = (), height_mm: float | None = None):
     """Lift (L, 2) image points upright in the image, and in frames turned by ``rolls``; keep the best.
+
+    ``lifter`` is any of :data:`poselift.lifting.choice.LIFTERS`' classes (a
+    :class:`~poselift.lifting.Lifter` or one with the same ``lift(points, weights,
+    height_mm=...)``); the result is its kind of lift.
 
     A roll (radians, counter-clockwise on screen) that makes the body upright, such as the
     turn of BlazePose's crop, gives a frame where the prior can explain it: the points are
     turned by ``-roll`` about ``centre`` (pixels), lifted, and the 3D pose is turned back by
     ``roll`` about the viewing axis. Rolls within :data:`SAME_ROLL` of one tried already are
     skipped; if no frame can be lifted (no positive scale), each is tried once more upside
-    down. The frame with the lowest eq. 4 cost wins (all frames have the same pixel scale).
+    down. The frame with the lowest cost (eq. 4's, or the learned lifter's residual) wins (all
+    frames have the same pixel scale).
     The result is in the image frame: ``pose_3d`` x right, y up, z towards the camera;
     ``projected_2d`` in image pixels.
 

@@ -7,6 +7,11 @@ pattern. Here every frame is solved on its own, a block of frames at a time:
 component, and each angle then costs one small solve instead of a rebuild of the design.
 The search is the paper's: every component at every coarse angle, then the fine angles
 around the winner in its component.
+
+A :class:`Guide` adds a Gaussian term on the 3D pose to eq. 4 (the combined lifter of
+:mod:`poselift.lifting.combined`). It is a quadratic form in ``z`` whose matrix is quadratic in
+``(1, cos, sin)`` too, so it joins the Gram matrices (after the scale prior has read the 2D
+design's) and the search is otherwise unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Solutions", "solve_individually"]
+__all__ = ["Guide", "Solutions", "solve_individually"]
 
 _BLOCK = 16  # frames searched together
 
@@ -47,9 +52,36 @@ class Solutions:
             getattr(self, name)[frames] = getattr(other, name)
 
 
+@dataclass(frozen=True)
+class Guide:
+    """A 3D pose per frame that eq. 4 is pulled towards: the term
+    ``weight * |C (E R(theta) (mu_k + a . e_k) - g)|^2 * s^2`` in the units of the data term
+    (unit-spread 2D), where C centres a pose on its joints' mean.
+
+    With ``z = (s, s a)`` it is ``weight * |D'(theta) z|^2``, ``D' = C E R(theta) [mu - g, e]``,
+    and ``D'(theta) = D'_0 + cos D_1 + sin D_2``. So ``weight = 1`` prices a 3D disagreement
+    like a 2D residual of the same length seen face-on at the pose's scale.
+
+    Attributes:
+        parts: (3, K, L, 3, J+1) the centred parts ``C E D_i`` of the 3D design of every component.
+        poses: (n, L, 3) the guide poses in model units, centred on their joints' mean.
+        weight: the term's weight (> 0).
+    """
+
+    parts: np.ndarray
+    poses: np.ndarray
+    weight: float
+
+    def grams(self, frames: np.ndarray) -> np.ndarray:
+        """``weight * D'_i^T D'_j`` (m, K, 3, 3, J+1, J+1) for the frames (m,)."""
+        parts = np.broadcast_to(self.parts, (len(frames),) + self.parts.shape).copy()  # (m, 3, K, L, 3, J+1)
+        parts[:, 0, :, :, :, 0] -= self.poses[frames][:, None]
+        return self.weight * np.einsum("miklcp,mjklcq->mkijpq", parts, parts)
+
+
 def solve_individually(design_parts: np.ndarray, precision: np.ndarray, scale_prior: float,
                        coarse_angles: np.ndarray, fine_offsets: np.ndarray, weights: np.ndarray,
-                       y: np.ndarray, norm: np.ndarray) -> Solutions:
+                       y: np.ndarray, norm: np.ndarray, guide: Guide | None = None) -> Solutions:
     """The cheapest (component, angle) of eq. 4 for frames with weights of their own.
 
     Args:
@@ -62,6 +94,7 @@ def solve_individually(design_parts: np.ndarray, precision: np.ndarray, scale_pr
         weights: (n, L) joint weights.
         y: (n, 2L) weighted-centred poses of unit spread, zero at joints of weight 0.
         norm: (n,) their weighted squared norms ``y^T W y``.
+        guide: an optional 3D pose term (:class:`Guide`) for the n frames.
 
     Raises:
         ValueError: where no coarse candidate has ``s > 0``.
@@ -71,8 +104,10 @@ def solve_individually(design_parts: np.ndarray, precision: np.ndarray, scale_pr
         block = np.arange(start, min(start + _BLOCK, len(y)))
         w = weights[block]
         grams, rhs = _angle_expansions(design_parts, w, y[block])  # (m, K, 3, 3, J+1, J+1), (m, K, 3, J+1)
+        guided = None if guide is None else guide.grams(block)
         total = w.sum(axis=1)
-        coarse_cost, _ = _solve_angles(grams, rhs, coarse_angles, norm[block], total, precision, scale_prior)
+        coarse_cost, _ = _solve_angles(grams, rhs, coarse_angles, norm[block], total, precision, scale_prior,
+                                       guided)
         flat_cost = coarse_cost.reshape(len(block), -1)
         flat = np.argmin(flat_cost, axis=1)
         rows = np.arange(len(block))
@@ -81,7 +116,8 @@ def solve_individually(design_parts: np.ndarray, precision: np.ndarray, scale_pr
         best_k, best_a = np.unravel_index(flat, coarse_cost.shape[1:])
         angles = coarse_angles[best_a][:, None] + fine_offsets  # (m, F)
         fine_cost, fine_z = _solve_angles(grams[rows, best_k][:, None], rhs[rows, best_k][:, None], angles,
-                                          norm[block], total, precision[best_k][:, None], scale_prior)
+                                          norm[block], total, precision[best_k][:, None], scale_prior,
+                                          None if guided is None else guided[rows, best_k][:, None])
         pick = np.argmin(fine_cost[:, 0], axis=1)
         chosen.put(block, Solutions(best_k, angles[rows, pick], fine_cost[rows, 0, pick], fine_z[rows, 0, pick]))
     return chosen
@@ -100,22 +136,30 @@ def _angle_expansions(design_parts: np.ndarray, w: np.ndarray, y: np.ndarray) ->
     return grams, rhs
 
 
-def _solve_angles(grams, rhs, angles, norm, total, precision, scale_prior) -> tuple[np.ndarray, np.ndarray]:
+def _solve_angles(grams, rhs, angles, norm, total, precision, scale_prior,
+                  guided=None) -> tuple[np.ndarray, np.ndarray]:
     """Costs (m, k, A) (inf where s <= 0) and solutions z (m, k, A, J+1) of eq. 4 at the
     angles (A,) or (m, A), from :func:`_angle_expansions` of k components whose precisions
-    are ``precision`` (k, J+1) or (m, k, J+1)."""
+    are ``precision`` (k, J+1) or (m, k, J+1), plus a guide's term whose Gram expansions
+    ``guided`` are shaped like ``grams``."""
     angles = np.broadcast_to(angles, (len(total), np.shape(angles)[-1]))
     f = np.stack([np.ones_like(angles), np.cos(angles), np.sin(angles)], axis=-1)  # (m, A, 3)
     m, k, _, _, j1, _ = grams.shape
     outer = (f[..., :, None] * f[..., None, :]).reshape(m, 1, -1, 9)  # (m, 1, A, 9)
-    gram = (outer @ grams.reshape(m, k, 9, j1 * j1)).reshape(m, k, -1, j1, j1)
+
+    def at_angles(expansions: np.ndarray) -> np.ndarray:
+        return (outer @ expansions.reshape(m, k, 9, j1 * j1)).reshape(m, k, -1, j1, j1)
+
+    gram = at_angles(grams)
     b = f[:, None] @ rhs  # (m, k, A, J+1)
-    # scale prior: s_k = sqrt(W / G00), precision beta G00, centre z_0 = (s_k, 0, ...)
+    # scale prior: s_k = sqrt(W / G00) (of the 2D design alone), precision beta G00, centre z_0 = (s_k, 0, ...)
     g00 = gram[..., 0, 0]
     expected = np.sqrt(total[:, None, None] / g00)
     diagonal = np.broadcast_to(precision[..., None, :], gram.shape[:-1]).copy()
     diagonal[..., 0] = scale_prior * g00
     gram = gram + diagonal[..., None] * np.eye(j1)
+    if guided is not None:
+        gram = gram + at_angles(guided)
     b[..., 0] += scale_prior * g00 * expected
     solution = np.linalg.solve(gram, b[..., None])[..., 0]
     costs = norm[:, None, None] + scale_prior * total[:, None, None] - np.sum(b * solution, axis=-1)

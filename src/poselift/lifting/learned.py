@@ -32,13 +32,29 @@ _BATCH = 8192  # poses per network call
 
 @dataclass(frozen=True)
 class LearnedLift:
-    """The learned lifter's answer for a batch ``(...)`` of poses.
+    """The learned lifter's answer for a batch ``(...)`` of poses, with the weak-perspective
+    camera that best puts it on the 2D joints (weighted least squares; the network itself
+    sees no pixels).
 
     Attributes:
         pose_3d: (..., 17, 3) millimetres, pelvis at 0, view frame (x right, y up, z to the camera).
+        scale: (...) pixels per millimetre of that camera.
+        translation: (..., 2) pixels added after projection.
+        residual: (...) weighted squared 2D error of the projection, pixels^2.
+        projected_2d: (..., 17, 2) the pose projected into the image, pixels.
     """
 
     pose_3d: np.ndarray
+    scale: np.ndarray
+    translation: np.ndarray
+    residual: np.ndarray
+    projected_2d: np.ndarray
+
+    @property
+    def cost(self) -> np.ndarray:
+        """(...) what lifts are compared by (:func:`~poselift.lifting.frames.lift_upright`): the
+        residual, as no prior term enters."""
+        return self.residual
 
 
 class LearnedLifter:
@@ -57,14 +73,20 @@ class LearnedLifter:
         self.network = load_lifter_network(self.path)
         self._threads = threads
 
-    def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None) -> LearnedLift:
+    def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
+             height_mm: float | None = None) -> LearnedLift:
         """Lift (..., 17, 2) pixel points with (..., 17) weights (default: all ones).
+
+        ``height_mm`` must be None: the network answers at its training subjects' size (the
+        argument is there so that every lifter can be called alike).
 
         Raises:
             ValueError: wrong shapes, negative or non-finite weights, or a pose with fewer than
                 :data:`MIN_VISIBLE_INPUTS` weighted limb joints, NaN or far-off coordinates at
                 them, or all of them at one point (the first such pose is named).
         """
+        if height_mm is not None:
+            raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
         points, w, batch = checked_poses(points_2d, weights, H36M17.name, len(H36M17), self.problems)
         flat = points[:, INPUT_INDEX.numpy()]
         visible = (w[:, INPUT_INDEX.numpy()] > 0).astype(np.float64)
@@ -72,13 +94,19 @@ class LearnedLifter:
         if self._threads:
             torch.set_num_threads(self._threads)
         try:
-            points = np.where(visible[..., None] > 0, flat, 0.0)
-            poses = self._run(points, visible)
-            mirrored = self._run(points[:, INPUT_MIRROR.numpy()] * [-1.0, 1.0], visible[:, INPUT_MIRROR.numpy()])
+            inputs = np.where(visible[..., None] > 0, flat, 0.0)
+            poses = self._run(inputs, visible)
+            mirrored = self._run(inputs[:, INPUT_MIRROR.numpy()] * [-1.0, 1.0], visible[:, INPUT_MIRROR.numpy()])
             poses = (poses + mirrored[:, H36M17.mirror_index] * [-1.0, 1.0, 1.0]) / 2
         finally:
             torch.set_num_threads(previous)
-        return LearnedLift(pose_3d=(poses * 1000.0).reshape(batch + (len(H36M17), 3)))
+        poses = poses * 1000.0
+        seen = np.where(w[..., None] > 0, points, 0.0)  # unweighted joints may hold NaN
+        scale, translation, projected = _weak_perspective_fit(poses, seen, w)
+        residual = np.einsum("nl,nlc->n", w, (seen - projected) ** 2 * (w[..., None] > 0))
+        return LearnedLift(pose_3d=poses.reshape(batch + (len(H36M17), 3)), scale=scale.reshape(batch),
+                           translation=translation.reshape(batch + (2,)), residual=residual.reshape(batch),
+                           projected_2d=projected.reshape(batch + (len(H36M17), 2)))
 
     @staticmethod
     def problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
@@ -96,3 +124,17 @@ class LearnedLifter:
                                                                                           dtype=torch.float32))
             return torch.cat([self.network(inputs[start:start + _BATCH])
                               for start in range(0, len(inputs), _BATCH)]).double().numpy()
+
+
+def _weak_perspective_fit(poses: np.ndarray, points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The scale (n,) and translation (n, 2) minimising ``sum_l w_l |Y_l - s (x_l, -y_l) - t|^2``
+    for (n, L, 3) view-frame poses and (n, L, 2) image points (y down), and the projection (n, L, 2)."""
+    flat = poses[..., :2] * [1.0, -1.0]  # image axes: y down
+    total = weights.sum(axis=1)[:, None]
+    flat_centre = np.einsum("nl,nlc->nc", weights, flat) / total
+    point_centre = np.einsum("nl,nlc->nc", weights, points) / total
+    flat_c, points_c = flat - flat_centre[:, None], points - point_centre[:, None]
+    scale = np.einsum("nl,nlc->n", weights, flat_c * points_c) / np.maximum(
+        np.einsum("nl,nlc->n", weights, flat_c**2), 1e-12)
+    translation = point_centre - scale[:, None] * flat_centre
+    return scale, translation, scale[:, None, None] * flat + translation[:, None]

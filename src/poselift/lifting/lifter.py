@@ -37,11 +37,11 @@ import numpy as np
 
 from ..geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
 from ..prior.model import PosePrior
-from .individual import Solutions, solve_individually
+from .individual import Guide, Solutions, solve_individually
 from .tables import Bank, SearchTables, search_tables, solve_matrices
 
-__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "MIN_VISIBLE_JOINTS",
-           "MAX_COORDINATE_PX", "Lifted", "Lifter", "lift", "checked_poses", "pose_problems"]
+__all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "DEFAULT_GUIDE_WEIGHT",
+           "MIN_VISIBLE_JOINTS", "MAX_COORDINATE_PX", "Lifted", "Lifter", "lift", "checked_poses", "pose_problems"]
 
 DEFAULT_ANGLES = 80
 """Ground-plane angles searched (section 5.3: "checking 80 locations")."""
@@ -54,6 +54,10 @@ DEFAULT_REGULARIZATION = 10.0
 
 SCALE_PRIOR = 0.1
 """Weight beta of the scale prior (not in the paper; see the module text)."""
+
+DEFAULT_GUIDE_WEIGHT = 0.3
+"""Weight of a guide pose's 3D term (see :meth:`Lifter.lift`), chosen on the validation subject S8
+(docs/learned-lifter.md)."""
 
 MIN_VISIBLE_JOINTS = 5
 """Fewest joints with a non-zero weight that a pose may be lifted from."""
@@ -138,6 +142,7 @@ class Lifter:
         self._precision = precision  # (K, J+1)
         self._num_joints = len(prior.joint_set)
         self._design_parts = self._parts_of_design()
+        self._guide_parts: np.ndarray | None = None  # the centred 3D design, built when a guide is first given
         self._grid = np.linspace(-np.pi, np.pi, angles * self.refine, endpoint=False)  # coarse and fine angles
         self._tables: OrderedDict[bytes, SearchTables] = OrderedDict()
         self._tables_for(np.ones(self._num_joints))
@@ -150,14 +155,15 @@ class Lifter:
         k, a, j1 = projected.shape[:3]
         return projected.reshape(k, a, j1, -1).swapaxes(-1, -2)
 
-    def _parts_of_design(self) -> np.ndarray:
-        """(3, K, L, 2, J+1): A0, A1, A2 with ``A(theta) = A0 + cos A1 + sin A2`` (rotation
-        about y: x' = c x + s z, z' = c z - s x)."""
+    def _parts_of_design(self, matrix: np.ndarray | None = None) -> np.ndarray:
+        """(3, K, L, R, J+1): A0, A1, A2 with ``A(theta) = A0 + cos A1 + sin A2`` for the map
+        ``matrix`` (R, 3) after the rotation (default: the projection Pi E, R = 2; E gives the
+        3D design, R = 3). Rotation about y: x' = c x + s z, z' = c z - s x."""
         x, yv, zv = (np.moveaxis(self._shapes[..., c], 1, -1) for c in range(3))  # (K, L, J+1)
-        p = self.projection
-        rows = [np.stack([p[r, 1] * yv for r in range(2)], axis=-2),
-                np.stack([p[r, 0] * x + p[r, 2] * zv for r in range(2)], axis=-2),
-                np.stack([p[r, 0] * zv - p[r, 2] * x for r in range(2)], axis=-2)]
+        p = self.projection if matrix is None else matrix
+        rows = [np.stack([p[r, 1] * yv for r in range(len(p))], axis=-2),
+                np.stack([p[r, 0] * x + p[r, 2] * zv for r in range(len(p))], axis=-2),
+                np.stack([p[r, 0] * zv - p[r, 2] * x for r in range(len(p))], axis=-2)]
         return np.stack(rows)
 
     def fine_offsets(self) -> np.ndarray:
@@ -170,10 +176,27 @@ class Lifter:
         design = self._design(np.asarray(angles, dtype=np.float64))
         return solve_matrices(design, weights, self._precision[:, None], self.scale_prior)
 
-    def _solve_individually(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray) -> Solutions:
+    def _solve_individually(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray,
+                            guide: Guide | None = None) -> Solutions:
         """Frames (n,) with weights (n, L) of their own: :func:`~poselift.lifting.individual.solve_individually`."""
         return solve_individually(self._design_parts, self._precision, self.scale_prior, self.angles,
-                                  self.fine_offsets(), w, y, norm)
+                                  self.fine_offsets(), w, y, norm, guide)
+
+    def _guide(self, guide_mm: np.ndarray, n: int, weight: float) -> Guide:
+        """The :class:`~poselift.lifting.individual.Guide` of (..., L, 3) mm view-frame poses for n frames."""
+        if not weight > 0 or not np.isfinite(weight):
+            raise ValueError(f"guide_weight must be positive and finite, got {weight}")
+        poses = np.asarray(guide_mm, dtype=np.float64)
+        if poses.shape[-2:] != (self._num_joints, 3) or poses.size != n * self._num_joints * 3:
+            raise ValueError(f"guide poses must have shape (..., {self._num_joints}, 3) with one per 2D pose, "
+                             f"got {poses.shape}")
+        if not np.all(np.isfinite(poses)):
+            raise ValueError("guide poses hold NaN or infinite values")
+        poses = poses.reshape(n, self._num_joints, 3) / self.prior.millimetres_per_unit()
+        if self._guide_parts is None:
+            parts = self._parts_of_design(self.camera_rotation)
+            self._guide_parts = parts - parts.mean(axis=2, keepdims=True)
+        return Guide(self._guide_parts, poses - poses.mean(axis=1, keepdims=True), float(weight))
 
     def _tables_for(self, weights: np.ndarray) -> SearchTables:
         """The search tables of a weight pattern (L,), built on first use and kept."""
@@ -188,18 +211,57 @@ class Lifter:
             self._tables.popitem(last=False)
         return tables
 
+    def _search(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray, uniform: bool) -> Solutions:
+        """The cheapest candidates of eq. 4 for frames (n,) with weights (n, L) (all ones where
+        ``uniform``): by the tables of each weight pattern, or frame by frame where patterns are
+        many or a new pattern has few frames."""
+        if uniform:
+            patterns, inverse = w[:1], np.zeros(len(w), dtype=np.int64)
+        else:
+            patterns, inverse = _weight_patterns(w)
+        if len(patterns) > _MANY_PATTERNS:  # e.g. confidences: every frame its own weights
+            return self._solve_individually(w, y, norm)
+        chosen = Solutions.empty(len(w), self._shapes.shape[1])
+        for p, pattern in enumerate(patterns):
+            frames = np.flatnonzero(inverse.ravel() == p)
+            if len(frames) < _TABLES_MIN_FRAMES and pattern.tobytes() not in self._tables:
+                # building tables costs more than solving a few frames on their own
+                chosen.put(frames, self._solve_individually(w[frames], y[frames], norm[frames]))
+            else:
+                k, index, cost, z = self._tables_for(pattern).search(y[frames], norm[frames])
+                chosen.put(frames, Solutions(k, self._grid[index], cost, z))
+        return chosen
+
     # ---- lifting ----------------------------------------------------------------------
+    @staticmethod
+    def problems(points: np.ndarray, weights: np.ndarray) -> list[str | None]:
+        """Why each of (n, L, 2) pixel poses with (n, L) weights cannot be lifted, or None
+        (:func:`pose_problems`)."""
+        return pose_problems(points, weights)
+
     def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
-             height_mm: float | None = None) -> Lifted:
+             height_mm: float | None = None, guide: np.ndarray | None = None,
+             guide_weight: float = DEFAULT_GUIDE_WEIGHT) -> Lifted:
         """Lift (..., L, 2) pixel joints; ``weights`` (..., L) in [0, 1], 0 = missing.
 
         Joints with weight 0 may hold NaN; the prior fills them in. The 3D pose is in
         millimetres at the training poses' mean size, or for a person ``height_mm`` tall
         (see :meth:`poselift.prior.PosePrior.to_millimetres`).
 
+        Args:
+            guide: optional (..., L, 3) 3D poses in mm, one per 2D pose, in the camera's view
+                frame (x right, y up, z towards the camera: after E), at the training poses'
+                mean size, e.g. a learned lifter's answer. Eq. 4 then also pays
+                ``guide_weight`` times the pose's squared 3D distance from it (both centred;
+                :class:`~poselift.lifting.individual.Guide`): the answer still explains the 2D
+                under the prior, and the guide settles what the 2D leaves open. Every frame is
+                then solved on its own (about 2 ms each).
+            guide_weight: the 3D term's weight (:data:`DEFAULT_GUIDE_WEIGHT`).
+
         Raises:
             ValueError: wrong shape, NaN at a weighted joint, negative weights, fewer than
-                :data:`MIN_VISIBLE_JOINTS` weighted joints, or all points equal.
+                :data:`MIN_VISIBLE_JOINTS` weighted joints, or all points equal; guide poses of
+                another shape or not finite.
         """
         points, w, batch = checked_poses(points_2d, weights, self.prior.joint_set.name, self._num_joints)
         n = len(points)
@@ -214,22 +276,10 @@ class Lifter:
         y = (centred / spread[:, None, None]).reshape(n, -1)  # unit spread: scale-free costs
         norm = np.einsum("nl,nl->n", np.repeat(w, 2, axis=1), y * y)
 
-        if weights is None:
-            patterns, inverse = w[:1], np.zeros(n, dtype=np.int64)
+        if guide is not None:
+            chosen = self._solve_individually(w, y, norm, self._guide(guide, n, guide_weight))
         else:
-            patterns, inverse = _weight_patterns(w)
-        if len(patterns) > _MANY_PATTERNS:  # e.g. confidences: every frame its own weights
-            chosen = self._solve_individually(w, y, norm)
-        else:
-            chosen = Solutions.empty(n, self._shapes.shape[1])
-            for p, pattern in enumerate(patterns):
-                frames = np.flatnonzero(inverse.ravel() == p)
-                if len(frames) < _TABLES_MIN_FRAMES and pattern.tobytes() not in self._tables:
-                    # building tables costs more than solving a few frames on their own
-                    chosen.put(frames, self._solve_individually(w[frames], y[frames], norm[frames]))
-                else:
-                    k, index, cost, z = self._tables_for(pattern).search(y[frames], norm[frames])
-                    chosen.put(frames, Solutions(k, self._grid[index], cost, z))
+            chosen = self._search(w, y, norm, uniform=weights is None)
         component, cost, z = chosen.component, chosen.cost, chosen.z
         angle = wrap_angle(chosen.angle)  # fine angles past +-pi
         scale_unit = z[:, 0]
@@ -258,7 +308,8 @@ class Lifter:
 
     def lift_perspective(self, points_2d: np.ndarray, focal_px: float, principal_px: np.ndarray,
                          weights: np.ndarray | None = None, iterations: int = 1,
-                         height_mm: float | None = None) -> Lifted:
+                         height_mm: float | None = None, guide: np.ndarray | None = None,
+                         guide_weight: float = DEFAULT_GUIDE_WEIGHT) -> Lifted:
         """Lift points seen by a pinhole camera of known focal length (not in the paper).
 
         Weak perspective puts every joint at one depth. Here the first lift's depths (from
@@ -269,7 +320,7 @@ class Lifter:
         than 0.2 mm.
 
         Args:
-            points_2d, weights, height_mm: as for :meth:`lift`.
+            points_2d, weights, height_mm, guide, guide_weight: as for :meth:`lift`.
             focal_px: focal length in pixels.
             principal_px: (2,) principal point in pixels.
             iterations: corrections after the first lift.
@@ -278,7 +329,7 @@ class Lifter:
             raise ValueError(f"focal length must be positive, got {focal_px}")
         principal = np.asarray(principal_px, dtype=np.float64).reshape(2)
         points = np.asarray(points_2d, dtype=np.float64)
-        lifted = self.lift(points, weights, height_mm)
+        lifted = self.lift(points, weights, height_mm, guide, guide_weight)
         w = np.ones(points.shape[:-1]) if weights is None else np.broadcast_to(weights, points.shape[:-1])
         for _ in range(iterations):
             toward_camera = (lifted.pose_3d @ self.camera_rotation.T)[..., 2]  # view axes: z to the camera
@@ -287,7 +338,8 @@ class Lifter:
             ratio = 1.0 - (toward_camera - centroid) / reference[..., None]  # depth_j / reference depth
             if np.any(ratio <= 0):
                 raise ValueError("a lifted joint lies behind the camera; is the focal length right?")
-            lifted = self.lift(principal + (points - principal) * ratio[..., None], weights, height_mm)
+            lifted = self.lift(principal + (points - principal) * ratio[..., None], weights, height_mm, guide,
+                               guide_weight)
         return lifted
 
 

@@ -11,7 +11,9 @@ The objective is the one :class:`poselift.lifting.Lifter` minimises, in pixels^2
 
 with ``rho`` the weighted RMS spread of the 2D points about their weighted mean and
 ``s_k = rho / rho_k(theta)`` the scale at which the component mean's projection has the
-same spread. Slow by design: no precomputation, no batching.
+same spread. With a guide pose ``g`` (the combined lifter), the rows of
+``lambda s^2 |C (E R x - g)|^2`` join the system (C: centring on the joints' mean). Slow by
+design: no precomputation, no batching.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import numpy as np
 
 from ..geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
 from ..prior.model import PosePrior
-from .lifter import DEFAULT_ANGLES, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR
+from .lifter import DEFAULT_ANGLES, DEFAULT_GUIDE_WEIGHT, DEFAULT_REGULARIZATION, REFINE_STEPS, SCALE_PRIOR
 
 __all__ = ["lift_reference"]
 
 
-def _solve(points, weights, prior, k, theta, projection, regularization, scale_prior):
-    """Eq. 4 at one component and angle: (cost, s, a, t)."""
+def _solve(points, weights, prior, k, theta, camera, regularization, scale_prior, guide, guide_weight):
+    """Eq. 4 at one component and angle (with the guide's rows where ``guide`` (L, 3) model
+    units is given): (cost, s, a, t)."""
+    projection = WEAK_PERSPECTIVE @ camera
     num_joints = len(weights)
     shapes = np.concatenate([prior.means[k][None], prior.bases[k]])  # (J+1, L, 3)
     design_2d = rotate_about_up(shapes, theta) @ projection.T  # (J+1, L, 2)
@@ -51,6 +55,14 @@ def _solve(points, weights, prior, k, theta, projection, regularization, scale_p
     target = np.concatenate([root_w * np.where(np.repeat(visible, 2), points.reshape(-1), 0.0),
                              [scale_weight * expected], np.zeros(j)])
     system = np.concatenate([design * root_w[:, None], prior_rows])
+    if guide is not None:
+        shapes_3d = rotate_about_up(shapes, theta) @ camera.T  # (J+1, L, 3)
+        shapes_3d = shapes_3d - shapes_3d.mean(axis=1, keepdims=True)
+        shapes_3d[0] -= guide - guide.mean(axis=0)
+        guide_rows = np.zeros((3 * num_joints, design.shape[1]))
+        guide_rows[:, :j + 1] = np.sqrt(guide_weight) * shapes_3d.reshape(j + 1, -1).T
+        system = np.concatenate([system, guide_rows])
+        target = np.concatenate([target, np.zeros(3 * num_joints)])
     z, *_ = np.linalg.lstsq(system, target, rcond=None)
     cost = float(np.sum((system @ z - target) ** 2))
     return cost, z[0], z[1:j + 1] / z[0], z[j + 1:]
@@ -59,8 +71,12 @@ def _solve(points, weights, prior, k, theta, projection, regularization, scale_p
 def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray | None = None,
                    angles: int = DEFAULT_ANGLES, refine: int = REFINE_STEPS,
                    camera_rotation: np.ndarray | None = None, regularization: float = DEFAULT_REGULARIZATION,
-                   scale_prior: float = SCALE_PRIOR) -> dict:
+                   scale_prior: float = SCALE_PRIOR, guide: np.ndarray | None = None,
+                   guide_weight: float = DEFAULT_GUIDE_WEIGHT) -> dict:
     """Lift (N, L, 2) pixel joints frame by frame; returns a dict of arrays.
+
+    ``guide``: optional (N, L, 3) mm poses in the view frame (as for
+    :meth:`poselift.lifting.Lifter.lift`), each pulling its frame's pose with ``guide_weight``.
 
     Keys: ``pose_3d`` (N, L, 3) mm, ``angle`` (in [-pi, pi)), ``scale``, ``component``, ``cost`` (N,),
     ``coefficients`` (N, J), ``translation`` (N, 2).
@@ -68,23 +84,25 @@ def lift_reference(points_2d: np.ndarray, prior: PosePrior, weights: np.ndarray 
     points_2d = np.asarray(points_2d, dtype=np.float64)
     n, num_joints, _ = points_2d.shape
     weights = np.ones((n, num_joints)) if weights is None else np.broadcast_to(weights, (n, num_joints))
-    projection = WEAK_PERSPECTIVE @ (np.eye(3) if camera_rotation is None else np.asarray(camera_rotation))
+    camera = np.eye(3) if camera_rotation is None else np.asarray(camera_rotation, dtype=np.float64)
+    guides = [None] * n if guide is None else np.asarray(guide, dtype=np.float64) / prior.millimetres_per_unit()
     grid = np.linspace(-np.pi, np.pi, angles, endpoint=False)
     step = 2 * np.pi / angles
     fine = np.arange(-max(refine, 1) + 1, max(refine, 1)) / max(refine, 1) * step
     out = {key: [] for key in ("angle", "scale", "component", "cost", "coefficients", "translation")}
-    for points, w in zip(points_2d, weights):
+    for points, w, g in zip(points_2d, weights, guides):
         best = None
         for k in range(prior.n_components):
             for theta in grid:
-                cost, s, a, t = _solve(points, w, prior, k, theta, projection, regularization, scale_prior)
+                cost, s, a, t = _solve(points, w, prior, k, theta, camera, regularization, scale_prior, g,
+                                       guide_weight)
                 if s > 0 and (best is None or cost < best[0]):
                     best = (cost, s, a, t, k, theta)
         if best is None:
             raise ValueError("no rotation gives a positive scale for some pose")
         k, coarse = best[4], best[5]
         for theta in coarse + fine:
-            cost, s, a, t = _solve(points, w, prior, k, theta, projection, regularization, scale_prior)
+            cost, s, a, t = _solve(points, w, prior, k, theta, camera, regularization, scale_prior, g, guide_weight)
             if s > 0 and cost < best[0]:
                 best = (cost, s, a, t, k, theta)
         cost, s, a, t, k, theta = best

@@ -39,6 +39,8 @@ from ..skeleton import H36M17
 __all__ = ["LifterSettings", "Pairs", "film", "corrupt", "paired_views", "train_lifter"]
 
 _MIRROR = torch.as_tensor(H36M17.mirror_index)
+_HIPS = [INPUT_JOINTS.index("left_hip"), INPUT_JOINTS.index("right_hip")]
+_SHOULDERS = [INPUT_JOINTS.index("left_shoulder"), INPUT_JOINTS.index("right_shoulder")]
 _INPUT_PAIRS = torch.tensor([[i, int(INPUT_MIRROR[i])] for i, n in enumerate(INPUT_JOINTS) if n.startswith("left_")])
 
 
@@ -57,6 +59,9 @@ class LifterSettings:
         roll_deg: standard deviation of the camera's roll, degrees.
         distance_mm: (low, high) camera distance.
         off_axis_deg: (horizontal, vertical) largest angle of the person off the optical axis.
+        hip_width, shoulder_width: (low, high) width of the hips and of the shoulders as a 2D
+            detector places them, as a fraction of the mocap joints' width (each pose draws
+            its own): detectors label hips and shoulders elsewhere than mocap's joint centres.
         noise: largest 2D noise, as a fraction of the pose's RMS spread (each pose draws its own).
         outlier_rate, outlier_size: per-joint chance of a gross error and its size (fraction of spread).
         swap_rate: per-limb chance that a left joint and its right partner swap places.
@@ -77,6 +82,8 @@ class LifterSettings:
     roll_deg: float = 5.0
     distance_mm: tuple[float, float] = (3000.0, 8000.0)
     off_axis_deg: tuple[float, float] = (25.0, 18.0)
+    hip_width: tuple[float, float] = (1.0, 1.0)
+    shoulder_width: tuple[float, float] = (1.0, 1.0)
     noise: float = 0.1
     outlier_rate: float = 0.03
     outlier_size: float = 0.25
@@ -96,6 +103,9 @@ class LifterSettings:
         rates = (self.dropout, self.outlier_rate, self.swap_rate, self.missing_rate)
         if not all(0.0 <= r < 1.0 for r in rates) or not 0 < self.distance_mm[0] <= self.distance_mm[1]:
             raise ValueError("rates must lie in [0, 1) and distances be positive")
+        if not all(0 < low <= high for low, high in (self.hip_width, self.shoulder_width)):
+            raise ValueError(f"widths must be ranges of positive fractions, got {self.hip_width}, "
+                             f"{self.shoulder_width}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "LifterSettings":
@@ -149,7 +159,8 @@ def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.G
 
 
 def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """Detector-like errors on (B, 12, 2) points of :data:`INPUT_JOINTS`; returns the points and
+    """Detector-like errors on (B, 12, 2) points of :data:`INPUT_JOINTS` (hips and shoulders
+    placed wider or narrower, noise, outliers, swaps, missing joints); returns the points and
     (B, 12) visibility (0/1), at least :data:`~poselift.lifting.learned.MIN_VISIBLE_INPUTS` visible
     per pose."""
     b, j, _ = points.shape
@@ -161,6 +172,11 @@ def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Gen
     def randn(*shape) -> torch.Tensor:
         return torch.randn(*shape, generator=generator, device=device)
 
+    points = points.clone()
+    for pair, (low, high) in ((_HIPS, settings.hip_width), (_SHOULDERS, settings.shoulder_width)):
+        middle = points[:, pair].mean(dim=1, keepdim=True)
+        width = low + (high - low) * rand(b, 1, 1)
+        points[:, pair] = middle + width * (points[:, pair] - middle)
     spread = (points - points.mean(dim=1, keepdim=True)).square().sum(-1).mean(-1).sqrt()[:, None, None]
     points = points + randn(b, j, 2) * spread * settings.noise * rand(b, 1, 1)
     outliers = (rand(b, j, 1) < settings.outlier_rate).float()
