@@ -124,3 +124,25 @@ def test_lift_cli_records_the_combined_lifter_and_marks_poses_the_network_cannot
     assert [pose["lifted"] for pose in document["poses"]] == [True, False, True, True]
     assert "of the 12 limb joints" in document["poses"][1]["error"]
     assert {"angle_deg", "component", "scale_px_per_unit", "residual_px2"} <= set(document["poses"][0])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--lifter", "combined", "--guide-weight", "0"], "guide weight must be positive"),
+    (["--lifter", "prior", "--lifter-weights", "x.pt"], "--lifter-weights needs --lifter learned or combined"),
+])
+def test_evaluate_refuses_a_lifter_set_up_wrongly(arguments, message, capsys):
+    assert main(["evaluate", "h36m", "--quiet", *arguments]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--lifter", "learned", "--prior", "prior.npz"], "--prior needs --lifter prior or combined"),
+    (["--lifter", "learned", "--height-mm", "1700"], "the learned lifter answers at the size"),
+    (["--lifter", "prior", "--lifter-weights", "x.pt"], "--lifter-weights needs --lifter learned or combined"),
+])
+def test_lift_refuses_options_the_lifter_does_not_take(arguments, message, s9_frames, tmp_path, capsys):
+    source = tmp_path / "poses.npy"
+    np.save(source, s9_frames[0][:2])
+    assert main(["lift", str(source), "--format", "h36m", "--out", str(tmp_path / "o.json"), *arguments]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o.json").exists()

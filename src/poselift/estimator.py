@@ -5,11 +5,14 @@ heatmaps of the 13 joints that Human3.6M-17 shares with BlazePose-33
 (:mod:`poselift.detectors.blazepose_joints`). Then, ``rounds`` times (section 5, figure 3):
 
     Y_t  = argmax b_t                      (eq. 3, with sub-pixel refinement)
-    lift Y_t under the prior               (eq. 4, weights = BlazePose's visibility)
+    lift Y_t                               (eq. 4, weights = BlazePose's visibility)
     b^_t = Gaussians at the projection     (eqs. 5 and 6)
     b_t+1 = w b_t + (1 - w) b^_t           (eq. 7)
 
-and the last maps are lifted once more for the final pose. By default no CNN stage runs
+and the last maps are lifted once more for the final pose. The lift is the combined lifter's
+by default (eq. 4 with the learned lifter's pose as a term, :mod:`poselift.lifting.combined`);
+the paper's (``lifter="prior"``) or the network's alone (``"learned"``) can be chosen. Any of
+them projects back, so the rounds run alike. By default no CNN stage runs
 between fusions, so ``w`` and the number of rounds are documented defaults, not learned
 values. With ``learned_stages``, the stages trained on top of BlazePose (``poselift train
 --config blazepose``, :mod:`poselift.nn.models`; lifting and fusion between them) first

@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
                          "answers at the size of its training subjects, in the camera's view frame")
     if args.lifter == "prior" and args.lifter_weights:
         raise ValueError("--lifter-weights needs --lifter learned or combined")
+    if learned_only and args.prior:
+        raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
     prior = None if learned_only else load_prior(args.prior)
     if prior is not None:
         prior.millimetres_per_unit(args.height_mm)  # an impossible height fails before any work

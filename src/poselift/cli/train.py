@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..files import json_header, write_json
-from .common import add_prior_option, load_prior, output_folder, positive_int
+from .common import add_prior_option, finite_float, load_prior, output_folder, positive_int
 
 __all__ = ["SCHEMA_VERSION", "add_parsers"]
 
@@ -123,6 +123,10 @@ def _add_lifter_parser(commands) -> None:
     lifter.add_argument("--lr", type=float, help="first learning rate (default 1e-3)")
     lifter.add_argument("--width", type=positive_int, help="units of each hidden layer (default 512)")
     lifter.add_argument("--blocks", type=int, help="residual blocks (default 2)")
+    lifter.add_argument("--elevation-deg", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="virtual cameras' elevation above the pelvis, degrees (default 0 20)")
+    lifter.add_argument("--distance-mm", type=finite_float, nargs=2, metavar=("NEAR", "FAR"),
+                        help="virtual cameras' distance, mm (default 3000 7500)")
     lifter.add_argument("--seed", type=int, help="random seed (default 0)")
     lifter.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     lifter.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
@@ -137,7 +141,9 @@ def _train_lifter(args: argparse.Namespace) -> int:
     from ..training.lifter import LifterSettings, train_lifter
 
     given = {"steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.lr, "width": args.width,
-             "blocks": args.blocks, "seed": args.seed}
+             "blocks": args.blocks, "seed": args.seed,
+             "elevation_deg": args.elevation_deg and tuple(args.elevation_deg),
+             "distance_mm": args.distance_mm and tuple(args.distance_mm)}
     settings = LifterSettings(**{name: value for name, value in given.items() if value is not None})
     settings.final_learning_rate = min(settings.final_learning_rate, settings.learning_rate)
     settings.check()

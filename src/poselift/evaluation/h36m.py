@@ -221,7 +221,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "subjects": list(subjects),
         "input": source,
         "lifter": lifter,
-        "lifter_weights": None if learned is None else learned.path.name,
+        "lifter_weights": None if lifter == "prior" else learned.path.name,
         "guide_weight": guide_weight if lifter == "combined" else None,
         "perspective_correction": perspective and lifter != "learned",
         "frame_step": spec.step,
