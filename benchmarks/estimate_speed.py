@@ -7,10 +7,10 @@ the refinement stages and the final one, in up to four frames). Photos: the four
 shared/data/photos and the first 40 LSP images; each photo runs once untimed first, then
 ``--repeats`` times. Figures (PNG) are not included: drawing is matplotlib's time.
 
-    python benchmarks/estimate_speed.py [--repeats 3] [--fast]
+    python benchmarks/estimate_speed.py [--repeats 3] [--fast] [--lifter prior|learned|combined]
 
-Prints a table and writes benchmarks/results/estimate_speed.json (estimate_speed_fast.json
-with ``--fast``, the estimator's fast mode).
+Prints a table and writes benchmarks/results/estimate_speed[_fast][_<lifter>].json (``_fast``
+with ``--fast``, the estimator's fast mode; ``_<lifter>`` for a lifter other than the paper's).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from poselift.datasets.paths import data_root
 from poselift.estimator import Estimator
 from poselift.images import read_image
+from poselift.lifting.choice import DEFAULT_LIFTER, LIFTERS
 
 PARTS = ("detection", "landmarks", "refinement", "lifting")
 
@@ -49,10 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fast", action="store_true", help="the estimator's fast mode")
+    parser.add_argument("--lifter", choices=LIFTERS, default=DEFAULT_LIFTER, help="the estimator's lifter")
     args = parser.parse_args()
     root = data_root()
     photos = sorted((root / "photos").glob("*.*")) + sorted((root / "lsp" / "images").glob("*.jpg"))[:40]
-    estimator = Estimator(fast=args.fast)
+    estimator = Estimator(fast=args.fast, lifter=args.lifter)
     clock: dict[str, float] = defaultdict(float)
     timed(estimator.blazepose, "detect", clock)
     timed(estimator.blazepose, "landmarks", clock)
@@ -90,9 +92,10 @@ def main() -> None:
     m = summary["ms_per_person_all_photos"]
     print(f"{'per person (all ' + str(len(rows)) + ' photos)':<34}{'':>10}{people:>7}{m['total']:>10.1f}"
           + "".join(f"{m[p]:>12.1f}" for p in PARTS))
-    out = Path(__file__).parent / "results" / f"estimate_speed{'_fast' if args.fast else ''}.json"
+    suffix = ("_fast" if args.fast else "") + ("" if args.lifter == "prior" else f"_{args.lifter}")
+    out = Path(__file__).parent / "results" / f"estimate_speed{suffix}.json"
     out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "repeats": args.repeats,
-                               "rows": rows, **summary}, indent=1))
+                               "lifter": args.lifter, "rows": rows, **summary}, indent=1))
     print(f"wrote {out}")
 
 

@@ -235,11 +235,13 @@ def test_evaluate_h36m_protocol_3_prints_a_table_and_writes_json(data_dir, tmp_p
     import json
 
     out = tmp_path / "p3.json"
-    assert main(["evaluate", "h36m", "--protocol", "3", "--input", "sh", "--quiet", "--json", str(out)]) == 0
+    assert main(["evaluate", "h36m", "--protocol", "3", "--input", "sh", "--lifter", "learned", "--quiet", "--json",
+                 str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "protocol #3" in printed and "Average" in printed
+    assert "protocol #3" in printed and "Average" in printed and "lifter learned (h36m_lifter.pt)" in printed
     result = json.loads(out.read_text())
     assert result["cameras"] == ["58860488"] and len(result["joints"]) == 14
+    assert result["lifter"] == "learned" and result["prior"] is None
     assert 30 < result["average_over_actions"]["pa_mpjpe"] < 120
 
 
@@ -255,12 +257,14 @@ def test_evaluate_skips_and_counts_the_pairs_the_2d_input_lacks(data_dir, tmp_pa
     partial = tmp_path / "partial.npz"
     np.savez(partial, joint_set=np.array("sh16"), **kept)
     out = tmp_path / "p3.json"
-    assert main(["evaluate", "h36m", "--protocol", "3", "--input", str(partial), "--quiet", "--json", str(out)]) == 0
+    assert main(["evaluate", "h36m", "--protocol", "3", "--input", str(partial), "--lifter", "prior", "--quiet",
+                 "--json", str(out)]) == 0
     assert "skipped 1 (sequence, camera) pair(s) the 2D input lacks: S9 'Directions' camera 58860488" in \
         capsys.readouterr().out
     result = json.loads(out.read_text())
     assert result["skipped"] == ["S9 'Directions' camera 58860488"] and "Directions" not in result["per_action"]
-    assert main(["evaluate", "h36m", "--protocol", "1", "--input", str(partial), "--quiet", "--json", str(out)]) == 0
+    assert main(["evaluate", "h36m", "--protocol", "1", "--input", str(partial), "--lifter", "prior", "--quiet",
+                 "--json", str(out)]) == 0
     result = json.loads(out.read_text())  # the other three cameras of the sequence are still scored
     assert result["skipped"] == ["S9 'Directions' camera 58860488"] and "Directions" in result["per_action"]
     nothing = tmp_path / "nothing.npz"

@@ -146,3 +146,15 @@ def test_lift_refuses_options_the_lifter_does_not_take(arguments, message, s9_fr
     assert main(["lift", str(source), "--format", "h36m", "--out", str(tmp_path / "o.json"), *arguments]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.slow
+def test_a_protocol_can_be_thinned_for_quick_validation(data_dir):
+    from poselift.evaluation.h36m import evaluate_h36m
+
+    every_5th = evaluate_h36m(None, 1, "gt", subjects=("S9",), data_dir=data_dir, lifter="learned")
+    thinned = evaluate_h36m(None, 1, "gt", subjects=("S9",), data_dir=data_dir, lifter="learned", frame_step=500)
+    assert thinned["frame_step"] == 500 and every_5th["frame_step"] == 5
+    assert 0.009 < sum(thinned["frames"].values()) / sum(every_5th["frames"].values()) < 0.011
+    with pytest.raises(ValueError, match="frame_step must be positive"):
+        evaluate_h36m(None, 1, "gt", lifter="learned", frame_step=0)

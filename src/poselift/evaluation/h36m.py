@@ -23,7 +23,7 @@ aligned) and PA-MPJPE, per action and averaged over actions, as in Tables 1 and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +111,7 @@ def load_2d_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
                   data_dir=None, progress: bool = False, approximate_weight: float = 0.0, perspective: bool = True,
                   lifter: str = DEFAULT_LIFTER, learned=None, guide_weight: float = DEFAULT_GUIDE_WEIGHT,
-                  **lift_options) -> dict:
+                  frame_step: int | None = None, **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -136,6 +136,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         learned: the :class:`~poselift.lifting.learned.LearnedLifter` of the last two (default:
             the shipped one).
         guide_weight: the combined lifter's weight of the network's pose.
+        frame_step: every n-th frame instead of the protocol's (for quick validation runs; the
+            result then names its own step).
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 
@@ -157,6 +159,10 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
     if lifter != "prior" and learned is None:
         learned = LearnedLifter()
     spec = PROTOCOLS[protocol]
+    if frame_step is not None:
+        if frame_step < 1:
+            raise ValueError(f"frame_step must be positive, got {frame_step}")
+        spec = replace(spec, step=frame_step)
     cameras = h36m.load_cameras(data_dir)
     errors: dict[str, dict[str, list]] = {}
     jobs = []

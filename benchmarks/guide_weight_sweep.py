@@ -1,0 +1,54 @@
+"""Choosing the combined lifter's guide weight on the validation subject S8.
+
+Protocol #1's cameras and joints on Human3.6M S8 (every 50th frame, to be quick), from
+ground-truth 2D and from the Stacked-Hourglass detections: the prior lifter, the learned one
+and the combined one at several guide weights (:data:`poselift.lifting.lifter.DEFAULT_GUIDE_WEIGHT`
+is the one chosen). Average over actions, mm. Prints a table and writes
+``benchmarks/results/guide_weight_sweep.json``.
+
+    python benchmarks/guide_weight_sweep.py [--weights runs/lifter/lifter.pt] [--step 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+from poselift.evaluation.h36m import evaluate_h36m
+from poselift.lifting.learned import LearnedLifter
+from poselift.prior.model import PosePrior
+
+RESULTS = Path(__file__).resolve().parent / "results"
+GUIDE_WEIGHTS = (0.1, 0.3, 1.0, 3.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="a lifter.pt (default: the shipped one)")
+    parser.add_argument("--step", type=int, default=50, help="every n-th frame")
+    args = parser.parse_args()
+    prior, learned = PosePrior.default(), LearnedLifter(args.weights)
+    runs = [("prior", None), ("learned", None)] + [("combined", w) for w in GUIDE_WEIGHTS]
+    rows = []
+    print(f"{'input':<7}{'lifter':<10}{'guide weight':>13}{'MPJPE':>8}{'PA-MPJPE':>10}")
+    for source in ("gt", "sh"):
+        for lifter, weight in runs:
+            options = {} if weight is None else {"guide_weight": weight}
+            result = evaluate_h36m(prior, 1, source, subjects=("S8",), lifter=lifter, learned=learned,
+                                   frame_step=args.step, **options)
+            average = result["average_over_actions"]
+            rows.append({"input": source, "lifter": lifter, "guide_weight": weight, **average,
+                         "frames": sum(result["frames"].values())})
+            print(f"{source:<7}{lifter:<10}{'' if weight is None else weight:>13}{average['mpjpe']:>8.1f}"
+                  f"{average['pa_mpjpe']:>10.1f}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "guide_weight_sweep.json").write_text(json.dumps({
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
+        "subjects": ["S8"], "protocol": "#1", "frame_step": args.step, "weights": str(learned.path),
+        "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
