@@ -278,3 +278,20 @@ def test_evaluate_with_a_bad_detection_file_fails_clearly(tmp_path, capsys):
     np.savez(bad, something=np.zeros((3, 16, 2)))
     assert main(["evaluate", "h36m", "--input", str(bad), "--quiet"]) == 1
     assert "no entries for S9" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_early_loses_no_output_and_gets_no_traceback(data_dir, tmp_path):
+    import json
+    import pathlib
+    import subprocess
+    import sys
+
+    out = tmp_path / "p2.json"
+    command = pathlib.Path(sys.executable).parent / "poselift"
+    process = subprocess.Popen([str(command), "evaluate", "h36m", "--protocol", "2", "--input", "gt", "--lifter",
+                                "learned", "--quiet", "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader goes away before the table is printed (`| head -0`)
+    assert process.wait(timeout=300) == 141
+    assert process.stderr.read() == b""
+    assert json.loads(out.read_text())["protocol"] == "#2"  # written before the table

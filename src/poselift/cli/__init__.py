@@ -7,6 +7,7 @@ status 1 (2 for a malformed command line); ``--verbose`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -43,13 +44,17 @@ def main(argv: list[str] | None = None) -> int:
 
     0: done; 1: a bad input or a failure, said in one ``poselift: ...`` line (``--verbose``
     adds the traceback); 2: a malformed command line; 130 / 143: interrupted by Ctrl-C /
-    SIGTERM, after removing what was half written.
+    SIGTERM, after removing what was half written; 141: the reader of standard output went
+    away (as after SIGPIPE; outputs written so far are complete).
     """
     args = _parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
         else None
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader stopped reading (`| head`): as a Unix tool, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the flush at exit fails no more
+        return 141
     except (ValueError, OSError) as err:
         return _failed(args, str(err))
     except Terminated:

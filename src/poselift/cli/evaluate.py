@@ -60,24 +60,27 @@ def _add_common(parser: argparse.ArgumentParser, evaluate) -> None:
 
 
 def _run(args: argparse.Namespace, evaluate) -> int:
+    """Evaluate, write the JSON (first: a reader that stops reading the table loses nothing),
+    then print the table."""
     json_out = writable_output(Path(args.json)) if args.json else None
-    result = evaluate(args)
+    result, table = evaluate(args)
     if json_out:
         write_json(json_out, {**json_header("evaluation", SCHEMA_VERSION), "dataset": args.dataset, **result})
+    print(table)
+    if json_out:
         print(f"wrote {json_out}")
     return 0
 
 
-def _lsp(args: argparse.Namespace) -> dict:
+def _lsp(args: argparse.Namespace) -> tuple[dict, str]:
     from ..evaluation.lsp import evaluate_lsp, format_lsp_table
 
     result = evaluate_lsp(build_estimator(args), data_dir=args.data, start=args.start - 1, limit=args.limit,
                           progress=not args.quiet)
-    print(format_lsp_table(result))
-    return result
+    return result, format_lsp_table(result)
 
 
-def _h36m(args: argparse.Namespace) -> dict:
+def _h36m(args: argparse.Namespace) -> tuple[dict, str]:
     from ..evaluation.h36m import evaluate_h36m, format_table
     from ..lifting.learned import LearnedLifter
 
@@ -88,5 +91,4 @@ def _h36m(args: argparse.Namespace) -> dict:
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
                            perspective=not args.weak_perspective, lifter=args.lifter, learned=learned,
                            guide_weight=args.guide_weight)
-    print(format_table(result))
-    return result
+    return result, format_table(result)
