@@ -290,7 +290,8 @@ def test_a_reader_that_stops_early_loses_no_output_and_gets_no_traceback(data_di
     out = tmp_path / "p2.json"
     command = pathlib.Path(sys.executable).parent / "poselift"
     process = subprocess.Popen([str(command), "evaluate", "h36m", "--protocol", "2", "--input", "gt", "--lifter",
-                                "learned", "--quiet", "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                "learned", "--quiet", "--json", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.close()  # the reader goes away before the table is printed (`| head -0`)
     assert process.wait(timeout=300) == 141
     assert process.stderr.read() == b""
