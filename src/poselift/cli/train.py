@@ -118,7 +118,7 @@ def _add_lifter_parser(commands) -> None:
     lifter.add_argument("--init", metavar="LIFTER_PT", help="start from these weights (e.g. the shipped lifter)")
     lifter.add_argument("--data", type=Path, help="data folder laid out like shared/data (default: ../shared/data)")
     lifter.add_argument("--step", type=positive_int, default=2, help="use every N-th mocap frame")
-    lifter.add_argument("--steps", type=positive_int, help="Adam steps (default 18000)")
+    lifter.add_argument("--steps", type=positive_int, help="Adam steps (default 24000)")
     lifter.add_argument("--batch-size", type=positive_int, help="poses a step (default 1024)")
     lifter.add_argument("--lr", type=float, help="first learning rate (default 1e-3)")
     lifter.add_argument("--width", type=positive_int, help="units of each hidden layer (default 512)")
