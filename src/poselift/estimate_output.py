@@ -64,7 +64,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
         "settings": {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight,
                      "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
                      "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path,
-                     **lifter_settings(estimator.lifter_kind, estimator.lifter)},
+                     **lifter_settings(estimator.lifter)},
         "people": [],
     }
     for person in people:

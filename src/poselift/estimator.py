@@ -171,7 +171,6 @@ class Estimator:
         self.fast = fast
         if lifter == "learned" and height_mm is not None:
             raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
-        self.lifter_kind = lifter
         self.lifter = build_lifter(lifter, None if lifter == "learned" else self.prior, lifter_weights)
         self.learned_path = _learned_path(learned_stages)
         self.learned = _load_learned(self.learned_path, self.prior) if self.learned_path else None

@@ -97,6 +97,13 @@ def add_lifter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
 
 
+def lifter_weights(args: argparse.Namespace) -> str | None:
+    """``--lifter-weights``, refused with the paper's lifter (it has no network)."""
+    if args.lifter == "prior" and args.lifter_weights:
+        raise ValueError("--lifter-weights needs --lifter learned or combined")
+    return args.lifter_weights
+
+
 class DeprecatedAlias(argparse.Action):
     """An old option name kept for one release: stores into the new option and says so on stderr."""
 

@@ -12,6 +12,7 @@ from .common import (
     bounded_int,
     finite_float,
     fraction,
+    lifter_weights,
     load_prior,
     output_folder,
     positive_int,
@@ -62,7 +63,7 @@ def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
 
     return Estimator(load_prior(args.prior), rounds=args.rounds, fusion_weight=args.fusion_weight,
                      height_mm=height_mm, fast=args.fast, learned_stages=args.learned_stages, lifter=args.lifter,
-                     lifter_weights=args.lifter_weights)
+                     lifter_weights=lifter_weights(args))
 
 
 def run(args: argparse.Namespace) -> int:

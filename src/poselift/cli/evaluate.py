@@ -11,6 +11,7 @@ from .common import (
     add_prior_option,
     finite_float,
     fraction,
+    lifter_weights,
     load_prior,
     positive_int,
     writable_output,
@@ -84,9 +85,8 @@ def _h36m(args: argparse.Namespace) -> tuple[dict, str]:
     from ..evaluation.h36m import evaluate_h36m, format_table
     from ..lifting.learned import LearnedLifter
 
-    if args.lifter == "prior" and args.lifter_weights:
-        raise ValueError("--lifter-weights needs --lifter learned or combined")
-    learned = None if args.lifter == "prior" else LearnedLifter(args.lifter_weights)
+    weights = lifter_weights(args)
+    learned = None if args.lifter == "prior" else LearnedLifter(weights)
     result = evaluate_h36m(load_prior(args.prior), args.protocol, args.input, subjects=args.subjects,
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
                            perspective=not args.weak_perspective, lifter=args.lifter, learned=learned,

@@ -16,6 +16,7 @@ from .common import (
     bounded_int,
     finite_float,
     fraction,
+    lifter_weights,
     load_prior,
     writable_output,
 )
@@ -66,14 +67,12 @@ def run(args: argparse.Namespace) -> int:
     if learned_only and (args.height_mm is not None or args.focal_px is not None):
         raise ValueError("--height-mm and --focal-px are the prior's and the combined lifter's; the learned lifter "
                          "answers at the size of its training subjects, in the camera's view frame")
-    if args.lifter == "prior" and args.lifter_weights:
-        raise ValueError("--lifter-weights needs --lifter learned or combined")
     if learned_only and args.prior:
         raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
     prior = None if learned_only else load_prior(args.prior)
     if prior is not None:
         prior.millimetres_per_unit(args.height_mm)  # an impossible height fails before any work
-    lifter = build_lifter(args.lifter, prior, args.lifter_weights, **({} if learned_only else {"angles": args.angles}))
+    lifter = build_lifter(args.lifter, prior, lifter_weights(args), **({} if learned_only else {"angles": args.angles}))
     target = H36M17 if prior is None else prior.joint_set
     keypoints = read_keypoints(args.keypoints, args.format, args.joints)
     conversion = convert(keypoints.points, keypoints.joint_set, target, keypoints.weights)
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         "joint_names": list(target.joints),
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
-        **lifter_settings(args.lifter, lifter),
+        **lifter_settings(lifter),
         "perspective_correction": args.focal_px is not None,
         "prior": None if prior is None else prior.describe(),
         "poses": poses,

@@ -52,12 +52,15 @@ def build_lifter(kind: str, prior: PosePrior | None = None, weights: str | Path 
     return Lifter(PosePrior.default() if prior is None else prior, **lifter_options)
 
 
-def lifter_settings(kind: str, lifter: Lifter | LearnedLifter | CombinedLifter) -> dict:
-    """What an output records of the lifter: ``lifter`` (its kind), ``lifter_weights`` (the
-    learned weights file or None) and ``guide_weight`` (the combined lifter's, or None)."""
-    weights = None if isinstance(lifter, Lifter) else str(lifter.path)
+def lifter_settings(lifter: Lifter | LearnedLifter | CombinedLifter) -> dict:
+    """What an output records of the lifter: ``lifter`` (its name in :data:`LIFTERS`),
+    ``lifter_weights`` (the learned weights file or None) and ``guide_weight`` (the combined
+    lifter's, or None)."""
+    if isinstance(lifter, Lifter):
+        return {"lifter": "prior", "lifter_weights": None, "guide_weight": None}
     guide = lifter.guide_weight if isinstance(lifter, CombinedLifter) else None
-    return {"lifter": kind, "lifter_weights": weights, "guide_weight": guide}
+    return {"lifter": "combined" if guide is not None else "learned", "lifter_weights": str(lifter.path),
+            "guide_weight": guide}
 
 
 def lift_diagnostics(lifted: Lifted | LearnedLift, row: int | None = None) -> dict:

@@ -103,7 +103,7 @@ class LearnedLifter:
         poses = poses * 1000.0
         seen = np.where(w[..., None] > 0, points, 0.0)  # unweighted joints may hold NaN
         scale, translation, projected = _weak_perspective_fit(poses, seen, w)
-        residual = np.einsum("nl,nlc->n", w, (seen - projected) ** 2 * (w[..., None] > 0))
+        residual = np.einsum("nl,nlc->n", w, (seen - projected) ** 2)
         return LearnedLift(pose_3d=poses.reshape(batch + (len(H36M17), 3)), scale=scale.reshape(batch),
                            translation=translation.reshape(batch + (2,)), residual=residual.reshape(batch),
                            projected_2d=projected.reshape(batch + (len(H36M17), 2)))
