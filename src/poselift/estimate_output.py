@@ -26,19 +26,26 @@ y down, whatever size the photo has. Numbers are rounded by :func:`poselift.file
 
 from __future__ import annotations
 
+import glob
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from .camera_space import Camera, PhotoCameras, place_root, view_to_camera_axes
 from .estimator import MAX_WORKING_SIDE
 from .files import json_header, rounded, write_json
 from .images import Photo, read_photo
 from .lifting.choice import lift_diagnostics, lifter_settings
 from .skeleton import BLAZEPOSE33, H36M17
 
-__all__ = ["SCHEMA_VERSION", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
+__all__ = ["SCHEMA_VERSION", "EXPORTS", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
 
 SCHEMA_VERSION = 2
+
+EXPORTS = ("bvh", "csv", "html")
+"""Files ``estimate`` writes on request beside each photo's JSON and PNG."""
 
 
 @dataclass
@@ -54,8 +61,10 @@ class EstimateReport:
         return not self.nobody and not self.failed
 
 
-def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_rounds: bool) -> dict:
-    """The JSON document for one photo (see the module docstring)."""
+def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_rounds: bool,
+             camera: Camera | None = None) -> dict:
+    """The JSON document for one photo (see the module docstring); with a ``camera``, each
+    person's root and joints in camera coordinates (:func:`~poselift.camera_space.place_root`)."""
     out = {
         **json_header("estimate", SCHEMA_VERSION),
         "image": {"path": str(path), "width": int(image_shape[1]), "height": int(image_shape[0])},
@@ -65,6 +74,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
                      "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
                      "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path,
                      **lifter_settings(estimator.lifter)},
+        "camera": None if camera is None else camera.describe(),
         "people": [],
     }
     for person in people:
@@ -73,6 +83,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
             "joints_2d": rounded(person.joints_2d, "px"), "confidence": rounded(person.confidence, "fraction"),
             "source": list(person.source), "joints_3d_mm": rounded(person.pose_3d, "mm"),
             **lift_diagnostics(person.lifted),
+            **_camera_space(person, camera),
         }
         if person.detector is not None:
             entry["blazepose_33"] = {"joints_2d": rounded(person.detector.keypoints_2d, "px"),
@@ -84,9 +95,19 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
     return out
 
 
+def _camera_space(person, camera: Camera | None) -> dict:
+    """``root_camera_mm`` and ``joints_camera_mm`` (OpenCV camera axes), None where unknown."""
+    root = None if camera is None else place_root(person.pose_3d, person.joints_2d, person.confidence, camera)
+    if root is None or not np.all(np.isfinite(root)):
+        return {"root_camera_mm": None, "joints_camera_mm": None}
+    return {"root_camera_mm": rounded(root, "mm"),
+            "joints_camera_mm": rounded(root + view_to_camera_axes(person.pose_3d), "mm")}
+
+
 @dataclass(frozen=True)
 class Outputs:
-    """Where one photo's results go: ``<name>.json``, ``<name>.png`` and, with rounds, ``<name>_rounds.png``."""
+    """Where one photo's results go: ``<name>.json``, ``<name>.png``, with rounds ``<name>_rounds.png``,
+    and the exports asked for: ``<name>.csv``, ``<name>.html``, ``<name>_person<k>.bvh``."""
 
     json: Path
     png: Path
@@ -97,7 +118,25 @@ class Outputs:
         return cls(out_dir / f"{name}.json", out_dir / f"{name}.png", out_dir / f"{name}_rounds.png")
 
     def paths(self) -> tuple[Path, Path, Path]:
+        """The outputs whose names could be a photo's (the exports' suffixes are never a photo's)."""
         return self.json, self.png, self.rounds_png
+
+    @property
+    def csv(self) -> Path:
+        return self.json.with_suffix(".csv")
+
+    @property
+    def html(self) -> Path:
+        return self.json.with_suffix(".html")
+
+    def bvh(self, person: int) -> Path:
+        """Person ``person``'s (1, 2 ...) BVH file."""
+        return self.json.with_name(f"{self.json.stem}_person{person}.bvh")
+
+    def stale_bvh(self) -> list[Path]:
+        """BVH files an earlier run wrote for this photo."""
+        return [p for p in self.json.parent.glob(f"{glob.escape(self.json.stem)}_person*.bvh")
+                if p.stem[len(self.json.stem) + len("_person"):].isdigit()]
 
 
 def output_names(files: list[Path], out_dir: Path) -> list[Outputs]:
@@ -128,7 +167,8 @@ def output_names(files: list[Path], out_dir: Path) -> list[Outputs]:
 
 
 def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int | None = None,
-                   save_rounds: bool = False, progress: bool = True) -> EstimateReport:
+                   save_rounds: bool = False, progress: bool = True, cameras: PhotoCameras | None = None,
+                   exports: frozenset[str] = frozenset()) -> EstimateReport:
     """Estimate every photo in ``files``, writing each one's :class:`Outputs` (:func:`output_names`) into ``out_dir``.
 
     Each photo is reported on stdout as soon as its outputs are written. Any failure of one
@@ -141,6 +181,11 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
     Every file is written atomically, the JSON last: a photo's JSON exists only when all its
     outputs do. If the run is interrupted (Ctrl-C, SIGTERM) while a photo's outputs are
     written, those written are removed again, so each photo's outputs are complete or absent.
+
+    ``cameras`` gives each photo's camera (a focal length for all, or, by default, the photo's EXIF), for the
+    people's places in camera space; ``exports`` names the other files to write (:data:`EXPORTS`):
+    ``<name>.csv``, ``<name>.html`` (:mod:`poselift.export`) and ``<name>_person<k>.bvh``, one
+    per person (none for a photo with nobody in it).
     """
     from tqdm import tqdm
 
@@ -151,8 +196,9 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
         try:
             photo = read_photo(path, longest=MAX_WORKING_SIDE)
             people = estimator.estimate(photo.pixels, max_people=max_people, pixel_scale=photo.scale)
-            _write_outputs(outputs, photo, people, document(path, (photo.height, photo.width), people, estimator,
-                                                            save_rounds), save_rounds)
+            camera = (cameras or PhotoCameras()).for_photo(photo.width, photo.height, photo.focal_35mm)
+            payload = document(path, (photo.height, photo.width), people, estimator, save_rounds, camera)
+            _write_outputs(outputs, photo, people, payload, save_rounds, exports)
         except Exception as error:  # any failure of one photo is that photo's failure, whatever its type
             message = str(error) if str(path) in str(error) else f"{path}: {type(error).__name__}: {error}"
             report.failed.append((path, message))
@@ -162,16 +208,23 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
         tqdm.write(f"wrote {outputs.json} and {outputs.png}")
         if not people:
             report.nobody.append(path)
-            tqdm.write(f"poselift: {path}: nobody found", file=sys.stderr)
+            tqdm.write(f"poselift: {path}: nobody found{'; no BVH written' if 'bvh' in exports else ''}",
+                       file=sys.stderr)
     return report
 
 
-def _write_outputs(outputs: Outputs, photo: Photo, people, payload: dict, save_rounds: bool) -> None:
-    """One photo's figures, then its JSON (the mark of a finished photo); on any failure or
-    interruption, the outputs this call wrote are removed and the error raised again."""
+def _write_outputs(outputs: Outputs, photo: Photo, people, payload: dict, save_rounds: bool,
+                   exports: frozenset[str]) -> None:
+    """One photo's figures and exports, then its JSON (the mark of a finished photo); on any
+    failure or interruption, the outputs this call wrote are removed and the error raised again."""
+    from .export.bvh import tracks, write_bvh
+    from .export.html import write_html
+    from .export.result import result_from_document
+    from .export.table import write_csv
     from .visualize import estimate_figure, rounds_figure, save_figure
 
-    for stale in (outputs.json, outputs.rounds_png):  # the JSON first: from now on the photo is unfinished
+    # The JSON first: from now on the photo is unfinished.
+    for stale in (outputs.json, outputs.rounds_png, outputs.csv, outputs.html, *outputs.stale_bvh()):
         if stale.is_file():
             stale.unlink()
     started: list[Path] = []  # each path is listed before it is written: a signal may come at any moment
@@ -181,6 +234,17 @@ def _write_outputs(outputs: Outputs, photo: Photo, people, payload: dict, save_r
         if save_rounds and people:
             started.append(outputs.rounds_png)
             save_figure(rounds_figure(people, H36M17), outputs.rounds_png)
+        result = result_from_document(payload, str(outputs.json))
+        if "csv" in exports:
+            started.append(outputs.csv)
+            write_csv(outputs.csv, result)
+        if "html" in exports:
+            started.append(outputs.html)
+            write_html(outputs.html, result, photo_pixels=photo.pixels)
+        if "bvh" in exports:
+            for number, track in enumerate(tracks(result), 1):
+                started.append(outputs.bvh(number))
+                write_bvh(outputs.bvh(number), track.positions_mm, track.root_mm)
         started.append(outputs.json)
         write_json(outputs.json, payload)
     except BaseException:

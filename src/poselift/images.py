@@ -59,12 +59,14 @@ class Photo:
         pixels: (h, w, 3) uint8 RGB, upright.
         scale: pixels of the photo per pixel of ``pixels`` (1, or 2, 4, 8 for a JPEG decoded reduced).
         width, height: the upright photo's own size in pixels.
+        focal_35mm: the camera's 35 mm-equivalent focal length from EXIF, or None.
     """
 
     pixels: np.ndarray
     scale: float
     width: int
     height: int
+    focal_35mm: float | None = None
 
 
 def read_photo(path: str | Path, longest: int | None = None) -> Photo:
@@ -90,6 +92,7 @@ def read_photo(path: str | Path, longest: int | None = None) -> Photo:
                     image.draft("RGB", (math.ceil(full[0] * ratio), math.ceil(full[1] * ratio)))
                 image.load()  # decodes now: truncated data raises here, not later
                 scale = float(round(max(full) / max(image.size)))
+                focal_35mm = _focal_35mm(image)
                 upright = _upright(image)
                 turned = upright is not image and image.getexif().get(_ORIENTATION) in (5, 6, 7, 8)  # a quarter
                 image = upright
@@ -105,10 +108,20 @@ def read_photo(path: str | Path, longest: int | None = None) -> Photo:
                          f"({type(error).__name__}: {error})") from None
     pixels = _to_rgb8(image, path)
     width, height = (full[1], full[0]) if turned else full
-    return Photo(pixels, scale, int(width), int(height))
+    return Photo(pixels, scale, int(width), int(height), focal_35mm)
 
 
 _ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter
+_EXIF_IFD, _FOCAL_35MM = 0x8769, 0xA405  # the Exif sub-IFD and its FocalLengthIn35mmFilm tag
+
+
+def _focal_35mm(image: Image.Image) -> float | None:
+    """The photo's EXIF ``FocalLengthIn35mmFilm`` in mm, or None where absent, zero or unreadable."""
+    try:
+        value = float(image.getexif().get_ifd(_EXIF_IFD).get(_FOCAL_35MM, 0))
+    except Exception:  # a damaged EXIF block (Pillow raises TypeError, struct.error, KeyError ...)
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _upright(image: Image.Image) -> Image.Image:

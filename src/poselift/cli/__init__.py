@@ -13,7 +13,7 @@ import sys
 import threading
 import traceback
 
-from . import estimate, evaluate, lift, prior, train
+from . import estimate, evaluate, lift, prior, train, view
 
 __all__ = ["main"]
 
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_parser(commands)
     evaluate.add_parser(commands)
     train.add_parsers(commands)
+    view.add_parser(commands)
     return parser
 
 

@@ -33,6 +33,16 @@ def add_parser(commands) -> None:
     estimate.add_argument("--stages", dest="save_rounds", nargs=0, action=DeprecatedAlias, new_name="--save-rounds")
     estimate.add_argument("--max-people", type=positive_int, help="keep at most N people, most prominent first")
     estimate.add_argument("--height-mm", type=finite_float, help="size the 3D poses for a person this tall")
+    camera = estimate.add_mutually_exclusive_group()
+    camera.add_argument("--focal-px", type=finite_float,
+                        help="the camera's focal length in pixels (default: the photo's EXIF, if it says)")
+    camera.add_argument("--fov", type=finite_float, metavar="DEGREES", help="the camera's horizontal field of view")
+    estimate.add_argument("--no-exif", action="store_true",
+                          help="do not read the focal length from the photos' EXIF (people stay root-relative)")
+    estimate.add_argument("--bvh", action="store_true", help="also write each person's pose as a BVH file")
+    estimate.add_argument("--csv", action="store_true", help="also write a CSV table: one row per person and joint")
+    estimate.add_argument("--html", action="store_true",
+                          help="also write a 3D viewer: one HTML file per photo that opens offline")
     add_estimator_options(estimate)
     estimate.add_argument("--quiet", action="store_true", help="no progress bar")
     estimate.set_defaults(run=run)
@@ -67,14 +77,17 @@ def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..estimate_output import estimate_files
+    from ..camera_space import PhotoCameras
+    from ..estimate_output import EXPORTS, estimate_files
     from ..images import list_images
 
     files = list_images(args.paths)
     estimator = build_estimator(args, args.height_mm)  # checks the settings before the folder is made
+    cameras = PhotoCameras(args.focal_px, args.fov, exif=not args.no_exif)
+    exports = frozenset(kind for kind in EXPORTS if getattr(args, kind))
     out_dir = output_folder(args.out)
     report = estimate_files(files, out_dir, estimator, max_people=args.max_people, save_rounds=args.save_rounds,
-                            progress=not args.quiet)
+                            progress=not args.quiet, cameras=cameras, exports=exports)
     if report.failed or report.nobody:
         print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
               f"{len(report.nobody)} had nobody in them", file=sys.stderr)

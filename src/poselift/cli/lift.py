@@ -46,27 +46,40 @@ def add_parser(commands) -> None:
                       help="weight of joints the input only approximates (e.g. a head top from ears)")
     lift.add_argument("--height-mm", type=finite_float,
                       help="the person's height from ankles to head top (default: the training poses' size)")
-    lift.add_argument("--focal-px", type=finite_float, help="focal length in pixels: correct for perspective")
+    lift.add_argument("--focal-px", type=finite_float,
+                      help="focal length in pixels: correct for perspective and place each pose in camera space")
     lift.add_argument("--principal-px", type=finite_float, nargs=2, metavar=("X", "Y"),
                       help="principal point in pixels")
     add_lifter_options(lift)
     lift.add_argument("--out", required=True, help="the JSON to write")
+    lift.add_argument("--bvh", metavar="FILE", help="also write the poses, frame after frame, as one BVH motion")
+    lift.add_argument("--csv", metavar="FILE", help="also write a CSV table: one row per pose and joint")
+    lift.add_argument("--html", metavar="FILE", help="also write a 3D viewer: one HTML file that opens offline")
     lift.add_argument("--quiet", action="store_true", help="no progress bar")
     lift.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..camera_space import Camera, place_root, view_to_camera_axes
+    from ..export import write_exports
+    from ..export.result import result_from_document
     from ..keypoints import read_keypoints
     from ..lifting.choice import build_lifter, lift_diagnostics, lifter_settings
     from ..skeleton import H36M17, convert
 
     out = writable_output(Path(args.out))
+    exports = {kind: writable_output(Path(path)) for kind, path in
+               (("bvh", args.bvh), ("csv", args.csv), ("html", args.html)) if path is not None}
+    taken = [out, *exports.values()]
+    if len({path.resolve() for path in taken}) < len(taken):
+        raise ValueError("--out, --bvh, --csv and --html must name different files")
     if args.focal_px is not None and args.principal_px is None:
         raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
+    camera = None if args.focal_px is None else Camera(args.focal_px, tuple(args.principal_px), "focal-px")
     learned_only = args.lifter == "learned"
-    if learned_only and (args.height_mm is not None or args.focal_px is not None):
-        raise ValueError("--height-mm and --focal-px are the prior's and the combined lifter's; the learned lifter "
-                         "answers at the size of its training subjects, in the camera's view frame")
+    if learned_only and args.height_mm is not None:
+        raise ValueError("--height-mm is the prior's and the combined lifter's; the learned lifter answers at the "
+                         "size of its training subjects")
     if learned_only and args.prior:
         raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
     prior = None if learned_only else load_prior(args.prior)
@@ -81,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         weights[:, target.index(name)] *= args.approximate_weight
 
     def lift(points, w):
-        if args.focal_px is None:
+        if camera is None or learned_only:
             return lifter.lift(points, w, args.height_mm)
         return lifter.lift_perspective(points, args.focal_px, args.principal_px, w, height_mm=args.height_mm)
 
@@ -96,11 +109,20 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.keypoints}: no pose could be lifted; "
                          f"pose {keypoints.labels[first]}: {problems[first]}")
     row = dict(zip(todo[done], range(len(done))))
+    roots = None if camera is None else place_root(lifted.pose_3d, conversion.points[todo[done]],
+                                                   weights[todo[done]], camera)
+
+    def placed(k: int) -> dict:
+        if roots is None or not np.all(np.isfinite(roots[k])):
+            return {"root_camera_mm": None, "joints_camera_mm": None}
+        return {"root_camera_mm": rounded(roots[k], "mm"),
+                "joints_camera_mm": rounded(roots[k] + view_to_camera_axes(lifted.pose_3d[k]), "mm")}
+
     poses = [{"label": label, "lifted": True, "joints_3d_mm": rounded(lifted.pose_3d[row[i]], "mm"),
               "projected_2d_px": rounded(lifted.projected_2d[row[i]], "px"), "weights": rounded(weights[i], "fraction"),
-              **lift_diagnostics(lifted, row[i])} if i in row else
+              **lift_diagnostics(lifted, row[i]), **placed(row[i])} if i in row else
              {"label": label, "lifted": False, "error": problems[i]} for i, label in enumerate(keypoints.labels)]
-    write_json(out, {
+    document = {
         **json_header("lift", SCHEMA_VERSION),
         "input": str(args.keypoints), "input_format": args.format, "input_joint_set": keypoints.joint_set.name,
         "joint_set": target.name,
@@ -108,11 +130,14 @@ def run(args: argparse.Namespace) -> int:
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
         **lifter_settings(lifter),
-        "perspective_correction": args.focal_px is not None,
+        "perspective_correction": camera is not None and not learned_only,
+        "camera": None if camera is None else camera.describe(),
         "prior": None if prior is None else prior.describe(),
         "poses": poses,
-    })
-    print(f"lifted {len(done)} pose(s) from {args.keypoints}; wrote {out}")
+    }
+    write_exports(result_from_document(document, str(out)), exports)
+    write_json(out, document)
+    print(f"lifted {len(done)} pose(s) from {args.keypoints}; wrote {', '.join(map(str, [*exports.values(), out]))}")
     failed = [i for i, problem in enumerate(problems) if problem]
     if failed:
         print(f"poselift: {args.keypoints}: {len(failed)} of {len(problems)} pose(s) could not be lifted and are "

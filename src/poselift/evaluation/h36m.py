@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..camera_space import Camera, place_root, view_to_camera_axes
 from ..datasets import h36m
 from ..geometry import PRIOR_FROM_WORLD, VIEW_FROM_OPENCV
 from ..lifting import Lifter
@@ -41,6 +42,10 @@ from .metrics import mpjpe, pa_mpjpe
 
 __all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "evaluate_h36m", "format_table",
            "load_2d_input"]
+
+METRICS = ("mpjpe", "pa_mpjpe", "mrpe", "depth_error_pct")
+"""Per pose: MPJPE after aligning the root, after Procrustes alignment; root position error and
+depth error (percent of the true depth) of :func:`~poselift.camera_space.place_root`."""
 
 FOURTEEN_JOINTS = tuple(j for j, n in enumerate(H36M17.joints) if n not in ("pelvis", "spine", "neck_nose"))
 """Indices of the 14 joints of protocols #2 and #3."""
@@ -197,7 +202,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                              f"but {len(truth)} 3D frames")
         guide = None if lifter == "prior" else learned.lift(points, weights).pose_3d  # camera view frame
         if lifter == "learned":
-            predicted = guide @ VIEW_FROM_OPENCV.T  # the camera's OpenCV axes
+            view_pose = guide
         else:
             rotation = camera_lift_rotation(camera)
             lifter_key = (subject, camera.name)
@@ -209,18 +214,24 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                                                  guide=guide, guide_weight=guide_weight)
             else:
                 lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight)
-            predicted = lifted.pose_3d @ (VIEW_FROM_OPENCV @ rotation).T  # the camera's OpenCV axes
+            view_pose = lifted.pose_3d @ rotation.T
+        predicted = view_to_camera_axes(view_pose)  # the camera's OpenCV axes
         joints = list(spec.joints)
-        bucket = errors.setdefault(h36m.action_of(sequence), {"mpjpe": [], "pa_mpjpe": []})
+        bucket = errors.setdefault(h36m.action_of(sequence), {m: [] for m in METRICS})
         bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
                                      root=None))
         bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
+        root = place_root(view_pose - view_pose[:, :1], points, weights,
+                          Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name))
+        bucket["mrpe"].append(np.linalg.norm(root - truth[:, 0], axis=-1))
+        bucket["depth_error_pct"].append(100.0 * np.abs(root[:, 2] - truth[:, 0, 2]) / truth[:, 0, 2])
 
-    per_action = {action: {m: float(np.concatenate(v).mean()) for m, v in metrics.items()}
+    per_action = {action: {m: float(np.nanmean(np.concatenate(v))) for m, v in metrics.items()}
                   for action, metrics in sorted(errors.items())}
     frames = {action: int(sum(len(x) for x in metrics["mpjpe"])) for action, metrics in sorted(errors.items())}
-    all_frames = {m: float(np.concatenate([np.concatenate(e[m]) for e in errors.values()]).mean())
-                  for m in ("mpjpe", "pa_mpjpe")}
+    all_frames = {m: float(np.nanmean(np.concatenate([np.concatenate(e[m]) for e in errors.values()])))
+                  for m in METRICS}
+    unplaced = int(sum(np.isnan(np.concatenate(e["mrpe"])).sum() for e in errors.values()))
     return {
         "protocol": spec.name,
         "headline": spec.headline,
@@ -238,8 +249,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "per_action": per_action,
         "frames": frames,
         "skipped": skipped,
-        "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in ("mpjpe", "pa_mpjpe")},
+        "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in METRICS},
         "average_over_frames": all_frames,
+        "root_not_placed": unplaced,
     }
 
 
@@ -254,13 +266,17 @@ def format_table(result: dict) -> str:
              f"input {result['input']}, lifter {lifter}, "
              f"every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
              f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
-             f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}"]
+             f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}{'MRPE mm':>9}{'depth err %':>13}"]
+
+    def row(name: str, frames: int, values: dict) -> str:
+        return (f"{name:<14}{frames:>8}{values['mpjpe']:>10.1f}{values['pa_mpjpe']:>13.1f}{values['mrpe']:>9.0f}"
+                f"{values['depth_error_pct']:>13.1f}")
+
     for action, values in result["per_action"].items():
-        lines.append(f"{action:<14}{result['frames'][action]:>8}{values['mpjpe']:>10.1f}{values['pa_mpjpe']:>13.1f}")
-    avg, all_frames = result["average_over_actions"], result["average_over_frames"]
+        lines.append(row(action, result["frames"][action], values))
     total = sum(result["frames"].values())
-    lines.append(f"{'Average':<14}{total:>8}{avg['mpjpe']:>10.1f}{avg['pa_mpjpe']:>13.1f}")
-    lines.append(f"{'(all frames)':<14}{total:>8}{all_frames['mpjpe']:>10.1f}{all_frames['pa_mpjpe']:>13.1f}")
+    lines.append(row("Average", total, result["average_over_actions"]))
+    lines.append(row("(all frames)", total, result["average_over_frames"]))
     if result["skipped"]:
         lines.append(f"skipped {len(result['skipped'])} (sequence, camera) pair(s) the 2D input lacks: "
                      f"{'; '.join(result['skipped'])}")
