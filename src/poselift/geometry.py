@@ -140,14 +140,26 @@ class PinholeCamera:
         cam = self.world_to_camera(points)
         if np.any(cam[..., 2] <= 0):
             raise ValueError(f"camera {self.name}: points behind the camera cannot be projected")
-        x = cam[..., :2] / cam[..., 2:]
+        return self.focal * self._distort(cam[..., :2] / cam[..., 2:]) + self.principal
+
+    def _distort(self, x: np.ndarray) -> np.ndarray:
+        """(..., 2) normalised image coordinates -> the lens's distorted ones."""
         r2 = np.sum(x**2, axis=-1, keepdims=True)
         k1, k2, k3 = self.radial
         p1, p2 = self.tangential
         radial = 1 + k1 * r2 + k2 * r2**2 + k3 * r2**3
         tangential = p1 * x[..., 1:] + p2 * x[..., :1]
-        distorted = x * (radial + tangential) + np.array([p2, p1]) * r2
-        return self.focal * distorted + self.principal
+        return x * (radial + tangential) + np.array([p2, p1]) * r2
+
+    def undistort(self, pixels: np.ndarray, iterations: int = 20) -> np.ndarray:
+        """(..., 2) pixels -> where a camera without lens distortion (same focal length and
+        principal point) would see the same rays: the inverse of :meth:`project`'s distortion,
+        by fixed-point iteration (to well under 0.01 px within Human3.6M's images)."""
+        distorted = (np.asarray(pixels, dtype=np.float64) - self.principal) / self.focal
+        x = distorted
+        for _ in range(iterations):
+            x = x + distorted - self._distort(x)
+        return self.focal * x + self.principal
 
 
 def limb_size(points: np.ndarray, joint_set: JointSet) -> np.ndarray:

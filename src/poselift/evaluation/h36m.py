@@ -221,7 +221,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
                                      root=None))
         bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
-        root = place_root(view_pose - view_pose[:, :1], points, weights,
+        root = place_root(view_pose - view_pose[:, :1], camera.undistort(points), weights,
                           Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name))
         bucket["mrpe"].append(np.linalg.norm(root - truth[:, 0], axis=-1))
         bucket["depth_error_pct"].append(100.0 * np.abs(root[:, 2] - truth[:, 0, 2]) / truth[:, 0, 2])

@@ -15,14 +15,18 @@ them every joint position is reproduced exactly wherever the bone lengths equal 
 pose's; otherwise each bone keeps its rest length and its direction, and the error is what
 the length change moves.
 
-Rotations from positions. Each joint's frame has its first axis along its bone (to its child)
-and its second axis from a reference direction made perpendicular to the bone: the hip line
-for the pelvis and the legs, the shoulder line for the spine, thorax and neck, the chest's
-forward direction for the shoulder girdle and the arms. Where a bone comes within about
-10 degrees of its reference (a leg lifted sideways, an arm pointing straight ahead) the frame
-turns smoothly to a second reference (the body's forward or up direction), so a straight
-limb never flips. Rotation about a bone's own axis (twist) is not in the positions: the
-frames choose the least twist relative to the torso; a forearm's twist is never invented.
+Rotations from positions. Rotation about a bone's own axis (twist) is not in the positions;
+what is chosen:
+
+- the torso (pelvis, spine, thorax, neck) turns with the body: its frame has one axis along
+  the bone and one from the hip line (pelvis) or the shoulder line (above), so the chest
+  twists against the hips as the shoulders do;
+- the limbs and the branch joints carry no twist of their own: each turns by the smallest
+  rotation that takes its bone from where its parent's rotation puts it to where it is
+  (swing only). A straight limb, or one passing through any direction, never flips; the only
+  singular direction is a bone pointing exactly against its rest direction in its parent's
+  frame (a thigh straight up along the spine, a forearm folded flat back on the upper arm),
+  which bodies do not reach. A forearm's twist is never invented.
 """
 
 from __future__ import annotations
@@ -50,28 +54,27 @@ class _Joint:
     """One BVH joint: where it sits, the bone its rotation aims, and how its twist is chosen.
 
     ``at`` and ``aims`` are H36M-17 joint names: the BVH joint lies at ``at`` and its rotation
-    turns the bone ``at`` -> ``aims`` (None for a leaf); ``reference`` and ``fallback`` name
-    body directions (:func:`_body_axes`).
+    turns the bone ``at`` -> ``aims`` (None for a leaf). A torso joint's twist follows the body
+    direction ``reference`` (:func:`_body_axes`); None: swing only (the module docstring).
     """
 
     name: str
     parent: str | None
     at: str
     aims: str | None
-    reference: str = "hips"
-    fallback: str = "forward"
+    reference: str | None = None
 
 
-def _chain(side: str) -> list[_Joint]:
-    hips = [_Joint(f"{side}_pelvis", "pelvis", "pelvis", f"{side}_hip", "forward", "up"),
-            _Joint(f"{side}_hip", f"{side}_pelvis", f"{side}_hip", f"{side}_knee"),
-            _Joint(f"{side}_knee", f"{side}_hip", f"{side}_knee", f"{side}_ankle"),
-            _Joint(f"{side}_ankle", f"{side}_knee", f"{side}_ankle", None)]
-    arm = [_Joint(f"{side}_clavicle", "thorax", "thorax", f"{side}_shoulder", "forward", "up"),
-           _Joint(f"{side}_shoulder", f"{side}_clavicle", f"{side}_shoulder", f"{side}_elbow", "forward", "up"),
-           _Joint(f"{side}_elbow", f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist", "forward", "up"),
+def _chain(side: str) -> tuple[list[_Joint], list[_Joint]]:
+    leg = [_Joint(f"{side}_pelvis", "pelvis", "pelvis", f"{side}_hip"),
+           _Joint(f"{side}_hip", f"{side}_pelvis", f"{side}_hip", f"{side}_knee"),
+           _Joint(f"{side}_knee", f"{side}_hip", f"{side}_knee", f"{side}_ankle"),
+           _Joint(f"{side}_ankle", f"{side}_knee", f"{side}_ankle", None)]
+    arm = [_Joint(f"{side}_clavicle", "thorax", "thorax", f"{side}_shoulder"),
+           _Joint(f"{side}_shoulder", f"{side}_clavicle", f"{side}_shoulder", f"{side}_elbow"),
+           _Joint(f"{side}_elbow", f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"),
            _Joint(f"{side}_wrist", f"{side}_elbow", f"{side}_wrist", None)]
-    return hips, arm
+    return leg, arm
 
 
 _RIGHT_LEG, _RIGHT_ARM = _chain("right")
@@ -88,7 +91,7 @@ _JOINTS: tuple[_Joint, ...] = (
 BVH_JOINTS: tuple[str, ...] = tuple(j.name for j in _JOINTS)
 """The BVH file's joints, in file order: H36M-17's 17 and four zero-length branch joints."""
 
-_BLEND = (np.sin(np.radians(10.0)), np.sin(np.radians(20.0)))  # |reference x bone| where the fallback takes over
+_BLEND = (np.sin(np.radians(10.0)), np.sin(np.radians(20.0)))  # |reference x bone| where "forward" takes over
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -112,7 +115,8 @@ def _perpendicular(reference: np.ndarray, bone: np.ndarray) -> tuple[np.ndarray,
 
 def _frames(bone: np.ndarray, reference: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """(frames, 3, 3) rotations whose columns are the bone, the reference made perpendicular to
-    it (blended into the fallback where the two come close), and their cross product."""
+    it (blended into the fallback where the two come close: only in poses no body makes, a
+    spine along the hip line), and their cross product."""
     first, first_norm = _perpendicular(reference, bone)
     second, second_norm = _perpendicular(fallback, bone)
     blend = np.clip((first_norm - _BLEND[0]) / (_BLEND[1] - _BLEND[0]), 0.0, 1.0)
@@ -122,16 +126,43 @@ def _frames(bone: np.ndarray, reference: np.ndarray, fallback: np.ndarray) -> np
     return np.stack([bone, side, np.cross(bone, side)], axis=-1)
 
 
-def _world_rotations(positions: np.ndarray) -> np.ndarray:
-    """(joints, frames, 3, 3) world rotation frame of each BVH joint (identity for leaves' own axes)."""
-    axes = _body_axes(positions)
+def _smallest_rotation(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """(frames, 3, 3) the rotation by the smallest angle taking unit vectors ``start`` to ``end``
+    (about their cross product; for opposite vectors, by 180 degrees about an axis across them)."""
+    axis = np.cross(start, end)
+    cosine = np.sum(start * end, axis=-1)
+    opposite = cosine < -1 + 1e-9
+    if np.any(opposite):  # start = -end: any axis across them; the one nearest to x or z
+        other = np.where(np.abs(start[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]])
+        across = _unit(np.cross(start, other))
+        half_turn = 2 * np.einsum("fi,fj->fij", across, across) - np.eye(3)
+    cross = np.zeros(axis.shape + (3,))
+    cross[:, 0, 1], cross[:, 0, 2], cross[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    cross -= np.swapaxes(cross, -1, -2)
+    rotation = np.eye(3) + cross + cross @ cross / np.maximum(1 + cosine, 1e-12)[:, None, None]
+    return np.where(opposite[:, None, None], half_turn, rotation) if np.any(opposite) else rotation
+
+
+def _world_rotations(positions: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """(joints, frames, 3, 3) each BVH joint's world rotation, from the rest pose ``rest`` (17, 3)
+    to ``positions`` (frames, 17, 3)."""
+    axes, rest_axes = _body_axes(positions), _body_axes(rest[None])
     out = np.empty((len(_JOINTS), len(positions), 3, 3))
     for k, joint in enumerate(_JOINTS):
+        parent = None if joint.parent is None else out[BVH_JOINTS.index(joint.parent)]
         if joint.aims is None:  # a leaf aims no bone: it keeps its parent's rotation
-            out[k] = out[BVH_JOINTS.index(joint.parent)]
+            out[k] = parent
             continue
-        bone = _unit(positions[:, H36M17.index(joint.aims)] - positions[:, H36M17.index(joint.at)])
-        out[k] = _frames(bone, axes[joint.reference], axes[joint.fallback])
+        aims, at = H36M17.index(joint.aims), H36M17.index(joint.at)
+        bone = _unit(positions[:, aims] - positions[:, at])
+        rest_bone = _unit(rest[None, aims] - rest[None, at])
+        if joint.reference is None:  # swing only: the smallest turn from where the parent puts the bone
+            out[k] = _smallest_rotation(np.einsum("fij,fj->fi", parent, np.broadcast_to(rest_bone, bone.shape)),
+                                        bone) @ parent
+        else:
+            posed = _frames(bone, axes[joint.reference], axes["forward"])
+            at_rest = _frames(rest_bone, rest_axes[joint.reference], rest_axes["forward"])
+            out[k] = posed @ np.swapaxes(at_rest, -1, -2)
     return out
 
 
@@ -199,8 +230,7 @@ def to_bvh(positions_mm: np.ndarray, root_mm: np.ndarray | None = None, frame_ti
         short = [H36M17.joints[j] for j in range(1, len(H36M17)) if lengths[j] <= 1e-6]
         raise ValueError(f"BVH export: the bones to {', '.join(short)} have zero length")
     rest = _rest_pose(lengths)
-    rest_frames = _world_rotations(rest[None])[:, 0]  # (joints, 3, 3)
-    world = _world_rotations(positions) @ np.swapaxes(rest_frames, -1, -2)[:, None]  # rest -> posed
+    world = _world_rotations(positions, rest)
     local = np.empty_like(world)
     for k, joint in enumerate(_JOINTS):
         local[k] = world[k] if joint.parent is None else (
