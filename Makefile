@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint prior stages lifter benchmarks clean
+.PHONY: demo test lint chromium prior stages lifter benchmarks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ demo: $(STAMP)
 		"$(OUT)/astronaut_rounds.png (belief maps per refinement round)"
 
 # Every test (the slow ones too) and the linter; PYTEST_ARGS adds options (e.g. --durations=20).
-test: $(STAMP) lint
+# The HTML viewer's tests open it in Debian's Chromium, installed here when missing (as root).
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium > /dev/null; } || \
+		echo "make: could not install chromium; the viewer's browser tests will skip (and fail under CI)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -155,7 +155,8 @@ def test_lift_with_the_learned_lifter_writes_its_fitted_camera_not_the_priors_di
     assert document["lifter"] == "learned" and len(document["poses"]) == 5
     assert document["prior"] is None and document["lifter_weights"] == str(trained[0] / "lifter.pt")
     assert set(document["poses"][0]) == {"label", "lifted", "joints_3d_mm", "weights", "projected_2d_px",
-                                         "scale_px_per_mm", "residual_px2"}
+                                         "scale_px_per_mm", "residual_px2", "root_camera_mm", "joints_camera_mm"}
+    assert document["poses"][0]["root_camera_mm"] is None  # no camera given
     pose = document["poses"][0]
     error = np.asarray(pose["projected_2d_px"]) - views[0][0]
     assert np.isclose(np.sum(error**2), pose["residual_px2"], rtol=1e-3)

@@ -34,8 +34,8 @@ def write_exports(result: Result, paths: dict[str, Path]) -> None:
     written: list[Path] = []
     try:
         for kind, path in paths.items():
+            writers[kind](path)  # atomic: a failed write leaves nothing of its own
             written.append(path)
-            writers[kind](path)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ class PersonPose:
         confidence: (17,) in [0, 1], or None (a lift: the weights it was lifted with).
         root_camera_mm: (3,) the root in camera coordinates (OpenCV axes: x right, y down,
             z forward), or None where no camera was known.
+        joints_camera_mm: (17, 3) the joints in camera coordinates, or None likewise.
     """
 
     label: str
@@ -42,6 +43,7 @@ class PersonPose:
     joints_2d: np.ndarray | None
     confidence: np.ndarray | None
     root_camera_mm: np.ndarray | None
+    joints_camera_mm: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -148,11 +150,12 @@ def _array(values, shape: tuple[int, ...], what: str, label: str) -> np.ndarray:
 
 def _person(entry: dict, label: str, joints_2d, confidence) -> PersonPose:
     joints = len(H36M17)
-    root = entry.get("root_camera_mm")
+    root, placed = entry.get("root_camera_mm"), entry.get("joints_camera_mm")
     return PersonPose(
         label=label,
         joints_3d_mm=_array(entry["joints_3d_mm"], (joints, 3), "joints_3d_mm", label),
         joints_2d=None if joints_2d is None else _array(joints_2d, (joints, 2), "joints_2d", label),
         confidence=None if confidence is None else _array(confidence, (joints,), "confidence", label),
         root_camera_mm=None if root is None else _array(root, (3,), "root_camera_mm", label),
+        joints_camera_mm=None if placed is None else _array(placed, (joints, 3), "joints_camera_mm", label),
     )

@@ -4,8 +4,8 @@ Columns (:data:`COLUMNS`): ``frame`` (the photo, or a lift pose's label), ``pers
 in the document's order), ``joint_index`` and ``joint`` (Human3.6M-17), ``x_px``, ``y_px``,
 ``confidence`` (empty where the result has no 2D), ``x_mm``, ``y_mm``, ``z_mm`` (root-relative,
 view frame: x right, y up, z towards the camera), ``camera_x_mm``, ``camera_y_mm``,
-``camera_z_mm`` (the joint in camera coordinates, OpenCV axes; empty where no camera was
-known). Numbers are rounded as in the JSON (:mod:`poselift.files`).
+``camera_z_mm`` (the joint in camera coordinates, OpenCV axes, as the JSON's
+``joints_camera_mm``; empty where no camera was known). Numbers are rounded as in the JSON (:mod:`poselift.files`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera_space import view_to_camera_axes
 from ..files import DECIMALS, write_atomically
 from ..skeleton import H36M17
 from .result import Result
@@ -38,8 +37,7 @@ def to_csv(result: Result) -> str:
     writer.writerow(COLUMNS)
     for frame in result.frames:
         for number, person in enumerate(frame.people, 1):
-            camera = None if person.root_camera_mm is None else (
-                person.root_camera_mm + view_to_camera_axes(person.joints_3d_mm))
+            camera = person.joints_camera_mm
             for j, name in enumerate(H36M17.joints):
                 xy = ["", ""] if person.joints_2d is None else _numbers(person.joints_2d[j], "px")
                 confidence = "" if person.confidence is None else _numbers(person.confidence[j], "fraction")[0]
