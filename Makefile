@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/poselift estimate examples/astronaut.png --out $(OUT) --save-rounds
+	$(BIN)/poselift estimate examples/astronaut.png --out $(OUT) --save-rounds --html
 	@echo "demo output: $(OUT)/astronaut.json (2D and 3D joints), $(OUT)/astronaut.png (the picture)," \
-		"$(OUT)/astronaut_rounds.png (belief maps per refinement round)"
+		"$(OUT)/astronaut_rounds.png (belief maps per refinement round), $(OUT)/astronaut.html (3D viewer)"
 
 # Every test (the slow ones too) and the linter; PYTEST_ARGS adds options (e.g. --durations=20).
 # The HTML viewer's tests open it in Debian's Chromium, installed here when missing (as root).
@@ -57,6 +57,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/refinement_tuning.py
 	$(BIN)/python benchmarks/estimate_speed.py
 	$(BIN)/python benchmarks/train_step_time.py
+	$(BIN)/python benchmarks/exports.py
 	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation.json
 
 clean:

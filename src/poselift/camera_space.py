@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .files import rounded
 from .geometry import VIEW_FROM_OPENCV
 
 __all__ = ["Camera", "PhotoCameras", "focal_from_fov", "focal_from_35mm", "place_root", "view_to_camera_axes",
-           "camera_to_view_axes", "FULL_FRAME_DIAGONAL_MM"]
+           "camera_to_view_axes", "placement_fields", "FULL_FRAME_DIAGONAL_MM"]
 
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
 """Diagonal of a 35 mm film frame: a 35 mm-equivalent focal length is relative to it."""
@@ -157,3 +158,12 @@ class PhotoCameras:
         if self.exif and focal_35mm is not None:
             return Camera.centred(focal_from_35mm(focal_35mm, width, height), width, height, "exif")
         return None
+
+
+def placement_fields(root_mm: np.ndarray | None, pose_view_mm: np.ndarray) -> dict:
+    """A result document's ``root_camera_mm`` and ``joints_camera_mm`` (rounded, OpenCV camera
+    axes) for a pose placed at ``root_mm`` (3,); both None where the root is None or not finite."""
+    if root_mm is None or not np.all(np.isfinite(root_mm)):
+        return {"root_camera_mm": None, "joints_camera_mm": None}
+    return {"root_camera_mm": rounded(root_mm, "mm"),
+            "joints_camera_mm": rounded(root_mm + view_to_camera_axes(pose_view_mm), "mm")}

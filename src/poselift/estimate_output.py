@@ -31,9 +31,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from .camera_space import Camera, PhotoCameras, place_root, view_to_camera_axes
+from .camera_space import Camera, PhotoCameras, place_root, placement_fields
 from .estimator import MAX_WORKING_SIDE
 from .files import json_header, rounded, write_json
 from .images import Photo, read_photo
@@ -96,12 +94,9 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
 
 
 def _camera_space(person, camera: Camera | None) -> dict:
-    """``root_camera_mm`` and ``joints_camera_mm`` (OpenCV camera axes), None where unknown."""
+    """``root_camera_mm`` and ``joints_camera_mm`` of a person, None without a camera."""
     root = None if camera is None else place_root(person.pose_3d, person.joints_2d, person.confidence, camera)
-    if root is None or not np.all(np.isfinite(root)):
-        return {"root_camera_mm": None, "joints_camera_mm": None}
-    return {"root_camera_mm": rounded(root, "mm"),
-            "joints_camera_mm": rounded(root + view_to_camera_axes(person.pose_3d), "mm")}
+    return placement_fields(root, person.pose_3d)
 
 
 @dataclass(frozen=True)

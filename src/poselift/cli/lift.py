@@ -60,7 +60,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..camera_space import Camera, place_root, view_to_camera_axes
+    from ..camera_space import Camera, place_root, placement_fields
     from ..export import write_exports
     from ..export.result import result_from_document
     from ..keypoints import read_keypoints
@@ -111,16 +111,10 @@ def run(args: argparse.Namespace) -> int:
     row = dict(zip(todo[done], range(len(done))))
     roots = None if camera is None else place_root(lifted.pose_3d, conversion.points[todo[done]],
                                                    weights[todo[done]], camera)
-
-    def placed(k: int) -> dict:
-        if roots is None or not np.all(np.isfinite(roots[k])):
-            return {"root_camera_mm": None, "joints_camera_mm": None}
-        return {"root_camera_mm": rounded(roots[k], "mm"),
-                "joints_camera_mm": rounded(roots[k] + view_to_camera_axes(lifted.pose_3d[k]), "mm")}
-
     poses = [{"label": label, "lifted": True, "joints_3d_mm": rounded(lifted.pose_3d[row[i]], "mm"),
               "projected_2d_px": rounded(lifted.projected_2d[row[i]], "px"), "weights": rounded(weights[i], "fraction"),
-              **lift_diagnostics(lifted, row[i]), **placed(row[i])} if i in row else
+              **lift_diagnostics(lifted, row[i]),
+              **placement_fields(None if roots is None else roots[row[i]], lifted.pose_3d[row[i]])} if i in row else
              {"label": label, "lifted": False, "error": problems[i]} for i, label in enumerate(keypoints.labels)]
     document = {
         **json_header("lift", SCHEMA_VERSION),
