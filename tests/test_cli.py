@@ -100,7 +100,7 @@ def test_a_long_file_is_lifted_in_blocks_with_progress_and_the_same_answer(h36m_
                                                                           focal, lifter):
     import json
 
-    from poselift.cli import lift as lift_command
+    from poselift import lift_output
 
     points = np.concatenate([h36m_2d + shift for shift in np.linspace(0, 40, 5)])  # 40 frames
     confidences = np.random.default_rng(0).uniform(0.3, 1.0, points.shape[:2] + (1,))
@@ -110,7 +110,7 @@ def test_a_long_file_is_lifted_in_blocks_with_progress_and_the_same_answer(h36m_
     whole, blocks = tmp_path / "whole.json", tmp_path / "blocks.json"
     assert main(["lift", str(source), "--format", "h36m", *camera, "--out", str(whole)]) == 0
     assert "lift:" not in capsys.readouterr().err  # one block: no bar
-    monkeypatch.setattr(lift_command, "LIFT_BLOCK", 7)
+    monkeypatch.setattr(lift_output, "LIFT_BLOCK", 7)
     assert main(["lift", str(source), "--format", "h36m", *camera, "--out", str(blocks)]) == 0
     assert "40/40" in capsys.readouterr().err
     one, many = (json.loads(path.read_text())["poses"] for path in (whole, blocks))

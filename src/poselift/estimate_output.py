@@ -27,13 +27,17 @@ y down, whatever size the photo has. Numbers are rounded by :func:`poselift.file
 from __future__ import annotations
 
 import glob
+import json
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .batch.engine import Cluster, current_worker, keep_model, model_for, run_jobs
+from .batch.summary import Row
 from .camera_space import Camera, PhotoCameras, place_root, placement_fields
 from .estimator import MAX_WORKING_SIDE
-from .files import json_header, rounded, write_json
+from .files import OutputError, json_header, raise_if_shared, remove_temporaries, rounded, write_json
 from .images import Photo, read_photo
 from .lifting.choice import lift_diagnostics, lifter_settings
 from .skeleton import BLAZEPOSE33, H36M17
@@ -48,11 +52,13 @@ EXPORTS = ("bvh", "csv", "html")
 
 @dataclass
 class EstimateReport:
-    """What a run over photos did: outputs written, photos with nobody, files that failed (with why)."""
+    """What a run over photos did: outputs written, photos with nobody, files that failed (with
+    why), and a :class:`~poselift.batch.summary.Row` per photo (skipped ones too)."""
 
     written: list[tuple[Path, Path]] = field(default_factory=list)
     nobody: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -161,50 +167,190 @@ def output_names(files: list[Path], out_dir: Path) -> list[Outputs]:
     return outputs
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """What to write for each photo: see :func:`estimate_files`."""
+
+    max_people: int | None = None
+    save_rounds: bool = False
+    cameras: PhotoCameras = field(default_factory=PhotoCameras)
+    exports: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """How to build an :class:`~poselift.estimator.Estimator` (its arguments, the prior by path):
+    hashable, so that a Dask worker builds it once for a whole run."""
+
+    prior: str | None = None
+    rounds: int | None = None
+    fusion_weight: float | None = None
+    height_mm: float | None = None
+    fast: bool = False
+    learned_stages: str | bool | None = None
+    lifter: str | None = None
+    lifter_weights: str | None = None
+    threads: int = 2
+
+    def build(self):
+        from .estimator import Estimator
+        from .prior.model import PosePrior
+
+        given = {k: v for k, v in (("rounds", self.rounds), ("fusion_weight", self.fusion_weight),
+                                   ("lifter", self.lifter)) if v is not None}
+        return Estimator(PosePrior.load(self.prior) if self.prior else PosePrior.default(), height_mm=self.height_mm,
+                         fast=self.fast, learned_stages=self.learned_stages, lifter_weights=self.lifter_weights,
+                         threads=self.threads, **given)
+
+
+@dataclass(frozen=True)
+class EstimateSettings:
+    """A run's settings as its tasks see them: the outputs, and how to build the estimator
+    (None: the estimator kept in this process, :func:`~poselift.batch.engine.keep_model`)."""
+
+    options: OutputOptions
+    estimator: EstimatorSpec | None = None
+
+    def build(self):
+        if self.estimator is None:
+            raise RuntimeError("no estimator was kept for this run, and none can be built here")
+        return self.estimator.build()
+
+
+@dataclass(frozen=True)
+class EstimateJob:
+    """One photo and where its outputs go."""
+
+    path: Path
+    outputs: Outputs
+
+
+def estimate_one(job: EstimateJob, estimator, options: OutputOptions) -> int:
+    """Estimate one photo and write its outputs (see :func:`estimate_files`); returns the number
+    of people. Raises whatever reading, estimating or writing raised."""
+    photo = read_photo(job.path, longest=MAX_WORKING_SIDE)
+    people = estimator.estimate(photo.pixels, max_people=options.max_people, pixel_scale=photo.scale)
+    camera = options.cameras.for_photo(photo.width, photo.height, photo.focal_35mm)
+    payload = document(job.path, (photo.height, photo.width), people, estimator, options.save_rounds, camera)
+    _write_outputs(job.outputs, photo, people, payload, options.save_rounds, options.exports)
+    return len(people)
+
+
+def estimate_task(job: EstimateJob, settings: EstimateSettings) -> Row:
+    """:func:`estimate_one` as a task of :func:`~poselift.batch.engine.run_jobs`: its failure is
+    a row (fatal where the outputs cannot be written at all), never an exception."""
+    start = time.perf_counter()
+    estimator = model_for(settings)
+    try:
+        people = estimate_one(job, estimator, settings.options)
+    except OutputError as error:
+        return Row(str(job.path), "failed", None, time.perf_counter() - start, str(error), current_worker(), True)
+    except Exception as error:  # any failure of one photo is that photo's failure, whatever its type
+        message = str(error) if str(job.path) in str(error) else f"{job.path}: {type(error).__name__}: {error}"
+        return Row(str(job.path), "failed", None, time.perf_counter() - start, message, current_worker())
+    return Row(str(job.path), "ok" if people else "nobody", people, time.perf_counter() - start, None,
+               current_worker())
+
+
+def finished_people(job: EstimateJob, settings: dict, options: OutputOptions) -> int | None:
+    """The number of people in ``job``'s outputs if an earlier run left them complete and valid
+    for these ``settings`` (the JSON's): the JSON parses as this photo's estimate with the same
+    settings, and every other output asked for is there. None: the photo is to be done."""
+    from .export.result import result_from_document
+
+    try:
+        payload = json.loads(job.outputs.json.read_bytes())
+        result = result_from_document(payload, str(job.outputs.json))
+    except (OSError, ValueError):
+        return None
+    if result.image_path != str(job.path) or payload.get("settings") != settings:
+        return None
+    people = result.people_count
+    needed = [job.outputs.png]
+    if options.save_rounds and people:
+        needed.append(job.outputs.rounds_png)
+    needed += [getattr(job.outputs, kind) for kind in ("csv", "html") if kind in options.exports]
+    if "bvh" in options.exports:
+        needed += [job.outputs.bvh(k) for k in range(1, people + 1)]
+    return people if all(path.is_file() and path.stat().st_size > 0 for path in needed) else None
+
+
 def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int | None = None,
                    save_rounds: bool = False, progress: bool = True, cameras: PhotoCameras | None = None,
-                   exports: frozenset[str] = frozenset()) -> EstimateReport:
+                   exports: frozenset[str] = frozenset(), cluster: Cluster | None = None,
+                   spec: EstimatorSpec | None = None, overwrite: bool = True,
+                   report: EstimateReport | None = None) -> EstimateReport:
     """Estimate every photo in ``files``, writing each one's :class:`Outputs` (:func:`output_names`) into ``out_dir``.
 
     Each photo is reported on stdout as soon as its outputs are written. Any failure of one
     photo (unreadable, corrupt, or an error of any kind) is that photo's: it is reported on
-    stderr and the run goes on. A photo with nobody in it gets its JSON (with an empty list
-    of people) and PNG, and is reported too. With ``save_rounds``, the JSON has each
-    refinement round's 2D joints and ``<name>_rounds.png`` shows the beliefs of each round
-    (like the paper's figure 3).
+    stderr and the run goes on; only outputs that cannot be written at all (a full disk, an
+    unwritable folder: :class:`~poselift.files.OutputError`) stop the run, with
+    :class:`~poselift.batch.engine.StopRun`. A photo with nobody in it gets its JSON (with an
+    empty list of people) and PNG, and is reported too. With ``save_rounds``, the JSON has
+    each refinement round's 2D joints and ``<name>_rounds.png`` shows the beliefs of each
+    round (like the paper's figure 3).
 
     Every file is written atomically, the JSON last: a photo's JSON exists only when all its
     outputs do. If the run is interrupted (Ctrl-C, SIGTERM) while a photo's outputs are
     written, those written are removed again, so each photo's outputs are complete or absent.
 
-    ``cameras`` gives each photo's camera (a focal length for all, or, by default, the photo's EXIF), for the
-    people's places in camera space; ``exports`` names the other files to write (:data:`EXPORTS`):
-    ``<name>.csv``, ``<name>.html`` (:mod:`poselift.export`) and ``<name>_person<k>.bvh``, one
-    per person (none for a photo with nobody in it).
+    ``cameras`` gives each photo's camera (a focal length for all, or, by default, the photo's
+    EXIF), for the people's places in camera space; ``exports`` names the other files to write
+    (:data:`EXPORTS`): ``<name>.csv``, ``<name>.html`` (:mod:`poselift.export`) and
+    ``<name>_person<k>.bvh``, one per person (none for a photo with nobody in it).
+
+    ``cluster`` runs the photos on a Dask cluster (:mod:`poselift.batch.engine`) whose workers
+    build their estimator from ``spec`` (``estimator`` then only names the settings); the
+    default runs them here with ``estimator``. Without ``overwrite``, photos whose outputs an
+    earlier run left complete for the same settings are skipped (:func:`finished_people`).
+    ``report`` (default: a new one) is filled as photos finish, so that it holds what was done
+    when :class:`~poselift.batch.engine.StopRun` or an interruption ends the run.
     """
     from tqdm import tqdm
 
-    report = EstimateReport()
-    bar = tqdm(list(zip(files, output_names(files, out_dir))), desc="estimate", unit="photo",
-               disable=not progress or len(files) < 2, file=sys.stderr)
-    for path, outputs in bar:
-        try:
-            photo = read_photo(path, longest=MAX_WORKING_SIDE)
-            people = estimator.estimate(photo.pixels, max_people=max_people, pixel_scale=photo.scale)
-            camera = (cameras or PhotoCameras()).for_photo(photo.width, photo.height, photo.focal_35mm)
-            payload = document(path, (photo.height, photo.width), people, estimator, save_rounds, camera)
-            _write_outputs(outputs, photo, people, payload, save_rounds, exports)
-        except Exception as error:  # any failure of one photo is that photo's failure, whatever its type
-            message = str(error) if str(path) in str(error) else f"{path}: {type(error).__name__}: {error}"
-            report.failed.append((path, message))
-            tqdm.write(f"poselift: skipped {message}", file=sys.stderr)
-            continue
+    cluster = cluster or Cluster()
+    options = OutputOptions(max_people, save_rounds, cameras or PhotoCameras(), frozenset(exports))
+    if not cluster.local and spec is None:
+        raise ValueError("a cluster run needs the estimator's spec, to build it on the workers")
+    settings = EstimateSettings(options, None if cluster.local else spec)
+    if cluster.local:
+        keep_model(settings, estimator)
+    report = EstimateReport() if report is None else report
+    jobs = [EstimateJob(path, outputs) for path, outputs in zip(files, output_names(files, out_dir))]
+    todo = jobs
+    if not overwrite:
+        expected = document(Path(), (0, 0), [], estimator, save_rounds)["settings"]
+        todo = []
+        for job in jobs:
+            people = finished_people(job, expected, options)
+            if people is None:
+                todo.append(job)
+            else:
+                report.rows.append(Row(str(job.path), "skipped", people, 0.0))
+        if len(todo) < len(jobs):
+            print(f"skipping {len(jobs) - len(todo)} photo(s) whose outputs are complete (--overwrite redoes them)")
+    outputs_of = {str(job.path): job.outputs for job in todo}
+
+    def heard(row: Row) -> None:
+        report.rows.append(row)
+        path, outputs = Path(row.path), outputs_of[row.path]
+        if row.status == "failed":
+            report.failed.append((path, row.error))
+            tqdm.write(f"poselift: {'stopped at' if row.fatal else 'skipped'} {row.error}", file=sys.stderr)
+            return
         report.written.append((outputs.json, outputs.png))
         tqdm.write(f"wrote {outputs.json} and {outputs.png}")
-        if not people:
+        if row.status == "nobody":
             report.nobody.append(path)
             tqdm.write(f"poselift: {path}: nobody found{'; no BVH written' if 'bvh' in exports else ''}",
                        file=sys.stderr)
+
+    try:
+        run_jobs(todo, estimate_task, settings, cluster, heard, progress, unit="photo")
+    finally:  # a worker killed while writing leaves a temporary file
+        remove_temporaries(out_dir, [f"{job.outputs.json.stem}{end}" for job in todo
+                                     for end in (".json.", ".png.", "_rounds.png.", ".csv.", ".html.", "_person")])
     return report
 
 
@@ -221,7 +367,11 @@ def _write_outputs(outputs: Outputs, photo: Photo, people, payload: dict, save_r
     # The JSON first: from now on the photo is unfinished.
     for stale in (outputs.json, outputs.rounds_png, outputs.csv, outputs.html, *outputs.stale_bvh()):
         if stale.is_file():
-            stale.unlink()
+            try:
+                stale.unlink()
+            except OSError as error:
+                raise_if_shared(error, stale)
+                raise
     started: list[Path] = []  # each path is listed before it is written: a signal may come at any moment
     try:
         started.append(outputs.png)

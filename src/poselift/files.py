@@ -7,6 +7,7 @@ one policy (:data:`DECIMALS`, :func:`rounded`).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -15,11 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DECIMALS", "check_replaceable", "json_header", "rounded", "write_atomically", "write_json"]
+__all__ = ["DECIMALS", "OutputError", "check_replaceable", "json_header", "raise_if_shared", "remove_temporaries",
+           "rounded", "write_atomically", "write_json"]
 
 DECIMALS = {"px": 2, "px2": 2, "mm": 1, "deg": 2, "fraction": 3, "scale": 4}
 """Decimals kept in JSON output, by unit: pixels, squared pixels (residuals), millimetres,
 degrees, fractions in [0, 1] (confidences, weights) and scales (pixels per model unit)."""
+
+
+class OutputError(OSError):
+    """An output could not be written for a reason every other output would meet too: a full
+    disk or quota, a read-only file system, a folder that may not be written. A run over many
+    inputs stops on it, rather than failing each input in turn."""
+
+
+_SHARED_CAUSES = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def json_header(kind: str, version: int) -> dict:
@@ -43,20 +54,33 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
 
     Raises:
         OSError: ``path`` exists and is not a regular file (a folder, a device, a pipe ...).
+        OutputError: the folder is full, read-only or may not be written.
     """
     path = Path(path)
     check_replaceable(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
+                                   suffix=".tmp")
+        os.close(fd)
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)
         os.replace(tmp, path)
+    except OSError as error:
+        raise_if_shared(error, path)
+        raise
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def raise_if_shared(error: OSError, path: Path) -> None:
+    """Raise ``error`` again as an :class:`OutputError` if its cause would stop every output
+    (a full disk, a read-only or unwritable folder); return otherwise."""
+    if error.errno in _SHARED_CAUSES and not isinstance(error, OutputError):
+        raise OutputError(error.errno, f"cannot write {path}: {os.strerror(error.errno)}") from error
 
 
 def check_replaceable(path: Path) -> None:
@@ -69,3 +93,15 @@ def write_json(path: str | Path, document: dict) -> None:
     """Write ``document`` as indented JSON, atomically; strict JSON (NaN or infinity is a ValueError)."""
     text = json.dumps(document, indent=1, allow_nan=False)
     write_atomically(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def remove_temporaries(folder: Path, names: list[str]) -> None:
+    """Remove the temporary files of :func:`write_atomically` left in ``folder`` for outputs
+    whose names start with one of ``names`` (``.<output name>.<random>.tmp``): only a process
+    killed while writing (SIGKILL, a lost machine) leaves them."""
+    prefixes = tuple(f".{name}" for name in names)
+    if not prefixes:
+        return
+    for path in Path(folder).glob(".*.tmp"):
+        if path.name.startswith(prefixes) and path.is_file():
+            path.unlink(missing_ok=True)

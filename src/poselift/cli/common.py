@@ -114,3 +114,34 @@ class DeprecatedAlias(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         print(f"poselift: {option_string} is deprecated, use {self.new_name}", file=sys.stderr)
         setattr(namespace, self.dest, True if self.nargs == 0 else values)
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """Options of runs over many inputs (:mod:`poselift.batch`), for ``estimate`` and ``lift``."""
+    parser.add_argument("--list", metavar="FILE", help="a text file naming one input per line")
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=positive_int, metavar="N",
+                         help="run on a local Dask cluster of N worker processes")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo inputs whose outputs an earlier run left complete (default: skip them)")
+    parser.add_argument("--summary", metavar="FILE",
+                        help="write one row per input: Parquet for a .parquet name, else JSON lines")
+
+
+def batch_cluster(args: argparse.Namespace):
+    """The :class:`~poselift.batch.engine.Cluster` of ``--workers`` / ``--scheduler``."""
+    from ..batch.engine import Cluster
+
+    return Cluster(args.workers, args.scheduler)
+
+
+def finish_batch(rows: list, summary: Path | None, inputs: int) -> None:
+    """Write the run summary (if asked for) and print the totals of a run over more than one input."""
+    from ..batch.summary import totals_line, write_summary
+
+    if summary is not None:
+        write_summary(summary, rows)
+    if inputs > 1 or summary is not None:
+        print(totals_line(rows) + (f"; summary in {summary}" if summary is not None else ""))

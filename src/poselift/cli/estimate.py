@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .common import (
     DeprecatedAlias,
+    add_batch_options,
     add_lifter_options,
     add_prior_option,
+    batch_cluster,
     bounded_int,
+    finish_batch,
     finite_float,
     fraction,
     lifter_weights,
-    load_prior,
     output_folder,
     positive_int,
+    writable_output,
 )
 
 MAX_ROUNDS = 20
@@ -26,7 +30,7 @@ __all__ = ["add_parser", "add_estimator_options", "build_estimator"]
 
 def add_parser(commands) -> None:
     estimate = commands.add_parser("estimate", help="2D and 3D pose of everyone in photos (paper section 5)")
-    estimate.add_argument("paths", nargs="+", help="photos, or folders of photos")
+    estimate.add_argument("paths", nargs="*", help="photos, folders of photos, or glob patterns ('shots/**/*.jpg')")
     estimate.add_argument("--out", default="poselift-output", help="folder for the JSON and PNG files")
     estimate.add_argument("--save-rounds", action="store_true",
                           help="also write each refinement round (JSON, and a figure like the paper's figure 3)")
@@ -44,6 +48,7 @@ def add_parser(commands) -> None:
     estimate.add_argument("--html", action="store_true",
                           help="also write a 3D viewer: one HTML file per photo that opens offline")
     add_estimator_options(estimate)
+    add_batch_options(estimate)
     estimate.add_argument("--quiet", action="store_true", help="no progress bar")
     estimate.set_defaults(run=run)
 
@@ -66,28 +71,47 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
     add_lifter_options(parser)
 
 
-def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
-    """The :class:`poselift.Estimator` of the options of :func:`add_estimator_options`, sizing
-    people ``height_mm`` tall (default: the prior's mean size)."""
-    from ..estimator import Estimator
+def estimator_spec(args: argparse.Namespace, height_mm: float | None = None, threads: int = 2):
+    """The :class:`~poselift.estimate_output.EstimatorSpec` of the options of
+    :func:`add_estimator_options`, sizing people ``height_mm`` tall (default: the prior's mean size)."""
+    from ..estimate_output import EstimatorSpec
 
-    return Estimator(load_prior(args.prior), rounds=args.rounds, fusion_weight=args.fusion_weight,
-                     height_mm=height_mm, fast=args.fast, learned_stages=args.learned_stages, lifter=args.lifter,
-                     lifter_weights=lifter_weights(args))
+    weights = lifter_weights(args)
+    return EstimatorSpec(prior=args.prior, rounds=args.rounds, fusion_weight=args.fusion_weight, height_mm=height_mm,
+                         fast=args.fast, learned_stages=args.learned_stages, lifter=args.lifter,
+                         lifter_weights=None if weights is None else str(weights), threads=threads)
+
+
+def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
+    """The :class:`poselift.Estimator` of the options of :func:`add_estimator_options`."""
+    return estimator_spec(args, height_mm).build()
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..batch.engine import StopRun
+    from ..batch.inputs import expand_inputs
     from ..camera_space import PhotoCameras
-    from ..estimate_output import EXPORTS, estimate_files
+    from ..estimate_output import EXPORTS, EstimateReport, estimate_files
     from ..images import list_images
 
-    files = list_images(args.paths)
-    estimator = build_estimator(args, args.height_mm)  # checks the settings before the folder is made
+    cluster = batch_cluster(args)
+    files = expand_inputs(args.paths, list_images, args.list)
+    summary = writable_output(Path(args.summary)) if args.summary else None
+    spec = estimator_spec(args, args.height_mm, threads=2 if cluster.local else 1)
+    estimator = spec.build()  # checks the settings before the folder is made
     cameras = PhotoCameras(args.focal_px, args.fov, exif=not args.no_exif)
     exports = frozenset(kind for kind in EXPORTS if getattr(args, kind))
     out_dir = output_folder(args.out)
-    report = estimate_files(files, out_dir, estimator, max_people=args.max_people, save_rounds=args.save_rounds,
-                            progress=not args.quiet, cameras=cameras, exports=exports)
+    stopped, report = None, EstimateReport()
+    try:
+        estimate_files(files, out_dir, estimator, max_people=args.max_people, save_rounds=args.save_rounds,
+                       progress=not args.quiet, cameras=cameras, exports=exports, cluster=cluster, spec=spec,
+                       overwrite=args.overwrite, report=report)
+    except StopRun as error:
+        stopped = error
+    finish_batch(report.rows, summary, len(files))
+    if stopped is not None:
+        raise OSError(f"stopped: {stopped}; the outputs finished before it are complete, a rerun goes on from there")
     if report.failed or report.nobody:
         print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
               f"{len(report.nobody)} had nobody in them", file=sys.stderr)
