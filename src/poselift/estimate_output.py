@@ -337,7 +337,8 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
         path, outputs = Path(row.path), outputs_of[row.path]
         if row.status == "failed":
             report.failed.append((path, row.error))
-            tqdm.write(f"poselift: {'stopped at' if row.fatal else 'skipped'} {row.error}", file=sys.stderr)
+            if not row.fatal:  # a fatal one ends the run, which says why
+                tqdm.write(f"poselift: skipped {row.error}", file=sys.stderr)
             return
         report.written.append((outputs.json, outputs.png))
         tqdm.write(f"wrote {outputs.json} and {outputs.png}")

@@ -29,6 +29,9 @@ class OutputError(OSError):
     disk or quota, a read-only file system, a folder that may not be written. A run over many
     inputs stops on it, rather than failing each input in turn."""
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
 
 _SHARED_CAUSES = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
@@ -73,7 +76,10 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
         raise
     finally:
         if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except OSError:  # the folder turned unwritable: the error above says so; a later sweep removes it
+                pass
 
 
 def raise_if_shared(error: OSError, path: Path) -> None:
@@ -104,4 +110,7 @@ def remove_temporaries(folder: Path, names: list[str]) -> None:
         return
     for path in Path(folder).glob(".*.tmp"):
         if path.name.startswith(prefixes) and path.is_file():
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a folder that turned unwritable keeps it; the run's own error says why
+                pass

@@ -99,11 +99,12 @@ def run_jobs(jobs: list, task: Callable, settings, cluster: Cluster, on_row: Cal
         if row.fatal:
             raise StopRun(row.error)
 
+    results = _in_process(jobs, task, settings) if cluster.local else _on_cluster(jobs, task, settings, cluster)
     try:
-        results = _in_process(jobs, task, settings) if cluster.local else _on_cluster(jobs, task, settings, cluster)
         for row in results:
             take(row)
     finally:
+        results.close()  # here, not when collected: it cancels what is left and closes the cluster
         bar.close()
     return rows
 

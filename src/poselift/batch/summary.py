@@ -57,7 +57,9 @@ def write_summary(path: str | Path, rows: list[Row]) -> None:
         write_atomically(path, lambda tmp: Path(tmp).write_text(text))
 
 
-def totals_line(rows: list[Row]) -> str:
-    """``"1000 inputs: 950 ok, 40 nobody, 10 failed, 0 skipped"``."""
+def totals_line(rows: list[Row], planned: int | None = None) -> str:
+    """``"1000 input(s): 950 ok, 40 nobody, 10 failed, 0 skipped"``; ``"12 of 1000 input(s): ..."``
+    where the run stopped before all ``planned`` inputs."""
     counts = Counter(row.status for row in rows)
-    return f"{len(rows)} input(s): " + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
+    done = f"{len(rows)} of {planned}" if planned is not None and planned != len(rows) else f"{len(rows)}"
+    return f"{done} input(s): " + ", ".join(f"{counts[s]} {s}" for s in STATUSES)

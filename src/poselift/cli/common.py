@@ -144,4 +144,4 @@ def finish_batch(rows: list, summary: Path | None, inputs: int) -> None:
     if summary is not None:
         write_summary(summary, rows)
     if inputs > 1 or summary is not None:
-        print(totals_line(rows) + (f"; summary in {summary}" if summary is not None else ""))
+        print(totals_line(rows, inputs) + (f"; summary in {summary}" if summary is not None else ""))

@@ -132,8 +132,8 @@ def _run_many(args: argparse.Namespace, cluster) -> int:
         keep_model(settings, model)
     def heard(row: Row) -> None:
         rows.append(row)
-        if row.status == "failed":
-            print(f"poselift: {'stopped at' if row.fatal else 'skipped'} {row.error}", file=sys.stderr)
+        if row.status == "failed" and not row.fatal:  # a fatal one ends the run, which says why
+            print(f"poselift: skipped {row.error}", file=sys.stderr)
 
     stopped = None
     try:
