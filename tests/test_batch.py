@@ -253,3 +253,47 @@ def test_lift_of_several_files_takes_no_single_file_exports(tmp_path, capsys):
                  "--out", str(tmp_path / "out"), "--bvh", str(tmp_path / "x.bvh")]) == 1
     assert "export one file's poses" in capsys.readouterr().err
 
+
+
+def test_a_process_builds_its_models_once_for_a_whole_run():
+    from dataclasses import dataclass
+
+    from poselift.batch.engine import model_for
+
+    builds = []
+
+    @dataclass(frozen=True)
+    class Settings:
+        name: str
+
+        def build(self):
+            builds.append(self.name)
+            return object()
+
+    first = model_for(Settings("a"))
+    assert all(model_for(Settings("a")) is first for _ in range(5)) and builds == ["a"]
+    model_for(Settings("b"))  # another run's settings: built, and the first let go
+    assert builds == ["a", "b"]
+
+
+def test_lift_joins_a_running_cluster_by_its_scheduler_address(data_dir, tmp_path):
+    from distributed import LocalCluster
+
+    from poselift.datasets import h36m
+
+    camera = h36m.load_cameras(data_dir)["S9"][1]
+    poses = h36m.load_poses_3d(data_dir=data_dir, subject="S9")
+    inputs = tmp_path / "keypoints"
+    inputs.mkdir()
+    for name in sorted(poses)[:3]:
+        np.save(inputs / f"{name.replace(' ', '_')}.npy", camera.project(poses[name][::80].astype(np.float64)))
+    local, joined = tmp_path / "local", tmp_path / "joined"
+    assert main(["lift", str(inputs), "--format", "h36m", "--lifter", "prior", "--out", str(local), "--quiet"]) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert main(["lift", str(inputs), "--format", "h36m", "--lifter", "prior", "--out", str(joined),
+                     "--scheduler", cluster.scheduler_address, "--summary", str(tmp_path / "s.jsonl"),
+                     "--quiet"]) == 0
+        workers = set(cluster.scheduler_info["workers"])
+        assert len(workers) == 1  # the cluster outlives the run that joined it
+    assert outputs_of(local) == outputs_of(joined)
+    assert {row["worker"] for row in read_rows(tmp_path / "s.jsonl")} == workers

@@ -66,18 +66,17 @@ class EstimateReport:
 
 
 def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_rounds: bool,
-             camera: Camera | None = None) -> dict:
+             camera: Camera | None = None, run: dict | None = None) -> dict:
     """The JSON document for one photo (see the module docstring); with a ``camera``, each
-    person's root and joints in camera coordinates (:func:`~poselift.camera_space.place_root`)."""
+    person's root and joints in camera coordinates (:func:`~poselift.camera_space.place_root`);
+    ``run``: the output options it was written with (:meth:`OutputOptions.describe`)."""
     out = {
         **json_header("estimate", SCHEMA_VERSION),
         "image": {"path": str(path), "width": int(image_shape[1]), "height": int(image_shape[0])},
         "joint_names": list(H36M17.joints), "bones": H36M17.bones.tolist(),
         "blazepose_joint_names": list(BLAZEPOSE33.joints),
-        "settings": {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight,
-                     "sigma_cells": estimator.sigma, "height_mm": estimator.height_mm, "fast": estimator.fast,
-                     "prior": estimator.prior.describe(), "learned_stages": estimator.learned_path,
-                     **lifter_settings(estimator.lifter)},
+        "settings": estimator_settings(estimator),
+        "run": run,
         "camera": None if camera is None else camera.describe(),
         "people": [],
     }
@@ -97,6 +96,13 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
                                for r in person.rounds]
         out["people"].append(entry)
     return out
+
+
+def estimator_settings(estimator) -> dict:
+    """The estimate JSON's ``settings``: what the estimator was built with."""
+    return {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight, "sigma_cells": estimator.sigma,
+            "height_mm": estimator.height_mm, "fast": estimator.fast, "prior": estimator.prior.describe(),
+            "learned_stages": estimator.learned_path, **lifter_settings(estimator.lifter)}
 
 
 def _camera_space(person, camera: Camera | None) -> dict:
@@ -176,6 +182,12 @@ class OutputOptions:
     cameras: PhotoCameras = field(default_factory=PhotoCameras)
     exports: frozenset[str] = frozenset()
 
+    def describe(self) -> dict:
+        """The options as the JSON records them (``"run"``), by which a rerun knows a finished photo."""
+        return {"max_people": self.max_people, "save_rounds": self.save_rounds,
+                "focal_px": self.cameras.focal_px, "fov_deg": self.cameras.fov_deg, "exif": self.cameras.exif,
+                "exports": sorted(self.exports)}
+
 
 @dataclass(frozen=True)
 class EstimatorSpec:
@@ -231,7 +243,8 @@ def estimate_one(job: EstimateJob, estimator, options: OutputOptions) -> int:
     photo = read_photo(job.path, longest=MAX_WORKING_SIDE)
     people = estimator.estimate(photo.pixels, max_people=options.max_people, pixel_scale=photo.scale)
     camera = options.cameras.for_photo(photo.width, photo.height, photo.focal_35mm)
-    payload = document(job.path, (photo.height, photo.width), people, estimator, options.save_rounds, camera)
+    payload = document(job.path, (photo.height, photo.width), people, estimator, options.save_rounds, camera,
+                       options.describe())
     _write_outputs(job.outputs, photo, people, payload, options.save_rounds, options.exports)
     return len(people)
 
@@ -254,8 +267,9 @@ def estimate_task(job: EstimateJob, settings: EstimateSettings) -> Row:
 
 def finished_people(job: EstimateJob, settings: dict, options: OutputOptions) -> int | None:
     """The number of people in ``job``'s outputs if an earlier run left them complete and valid
-    for these ``settings`` (the JSON's): the JSON parses as this photo's estimate with the same
-    settings, and every other output asked for is there. None: the photo is to be done."""
+    for these ``settings`` (the JSON's) and ``options``: the JSON parses as this photo's
+    estimate with the same settings and output options, and every other output asked for is
+    there. None: the photo is to be done."""
     from .export.result import result_from_document
 
     try:
@@ -263,7 +277,8 @@ def finished_people(job: EstimateJob, settings: dict, options: OutputOptions) ->
         result = result_from_document(payload, str(job.outputs.json))
     except (OSError, ValueError):
         return None
-    if result.image_path != str(job.path) or payload.get("settings") != settings:
+    if (result.image_path != str(job.path) or payload.get("settings") != settings
+            or payload.get("run") != options.describe()):
         return None
     people = result.people_count
     needed = [job.outputs.png]
@@ -320,7 +335,7 @@ def estimate_files(files: list[Path], out_dir: Path, estimator, max_people: int 
     jobs = [EstimateJob(path, outputs) for path, outputs in zip(files, output_names(files, out_dir))]
     todo = jobs
     if not overwrite:
-        expected = document(Path(), (0, 0), [], estimator, save_rounds)["settings"]
+        expected = estimator_settings(estimator)
         todo = []
         for job in jobs:
             people = finished_people(job, expected, options)

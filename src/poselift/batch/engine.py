@@ -87,6 +87,8 @@ def run_jobs(jobs: list, task: Callable, settings, cluster: Cluster, on_row: Cal
     from tqdm import tqdm
 
     rows: list[Row] = []
+    if not jobs:  # nothing to do: no cluster to start
+        return rows
     bar = tqdm(total=len(jobs), desc="poselift", unit=unit, disable=not progress or len(jobs) < 2, file=sys.stderr)
 
     def take(row: Row) -> None:
