@@ -58,6 +58,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/estimate_speed.py
 	$(BIN)/python benchmarks/train_step_time.py
 	$(BIN)/python benchmarks/exports.py
+	$(BIN)/python benchmarks/collection.py
 	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation.json
 
 clean:

@@ -68,8 +68,9 @@ def test_photos_differing_only_in_extension_or_suffix_keep_every_result(tmp_path
         (folder / name).write_bytes(EXAMPLE.read_bytes())  # a PNG named .jpg still reads
     out = tmp_path / "out"
     assert main(["estimate", str(folder), "--out", str(out), "--save-rounds", "--quiet"]) == 0
-    written = capsys.readouterr().out.splitlines()
-    assert len(written) == len(set(written)) == 3
+    printed = capsys.readouterr().out.splitlines()
+    written = [line for line in printed if line.startswith("wrote ")]
+    assert len(written) == len(set(written)) == 3 and printed[-1] == "3 input(s): 3 ok, 0 nobody, 0 failed, 0 skipped"
     images = {json.loads(path.read_text())["image"]["path"] for path in out.glob("*.json")}
     assert images == {str(folder / name) for name in ("x.jpg", "x.png", "x-2.png")}
     assert len(list(out.glob("*_rounds.png"))) == 3
