@@ -167,16 +167,7 @@ def list_images(paths: list[str | Path]) -> list[Path]:
     Raises:
         ImageError: a path does not exist, or a folder holds no image files.
     """
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise ImageError(f"{path}: the folder holds no images (of the {len(IMAGE_SUFFIXES)} file types "
-                                 "poselift reads, such as .jpg, .png, .webp, .avif, .tif)")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ImageError(f"{path}: no such file or folder")
-    return files
+    from .batch.inputs import files_and_folders
+
+    return files_and_folders(paths, IMAGE_SUFFIXES, f"the folder holds no images (of the {len(IMAGE_SUFFIXES)} file "
+                             "types poselift reads, such as .jpg, .png, .webp, .avif, .tif)", ImageError)

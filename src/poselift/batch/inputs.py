@@ -6,9 +6,31 @@ import glob
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["expand_inputs", "read_list"]
+__all__ = ["expand_inputs", "files_and_folders", "read_list"]
 
 _PATTERN = set("*?[")
+
+
+def files_and_folders(paths: list, suffixes, empty: str, error: type[Exception] = FileNotFoundError) -> list[Path]:
+    """Files as named (whatever their suffix, so that a bad one is reported, not skipped), and
+    each folder's files with one of ``suffixes`` (case-insensitive), sorted, not recursively.
+
+    Raises:
+        ``error``: a path that does not exist, or a folder with none of those files
+        (``"<folder>: " + empty``).
+    """
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            if not found:
+                raise error(f"{path}: {empty}")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise error(f"{path}: no such file or folder")
+    return files
 
 
 def read_list(path: str | Path) -> list[str]:

@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
                        overwrite=args.overwrite, report=report)
     except StopRun as error:
         stopped = error
-    finish_batch(report.rows, summary, len(files))
+    finally:  # also when interrupted: the summary of what was done
+        finish_batch(report.rows, summary, len(files))
     if stopped is not None:
         raise OSError(f"stopped: {stopped}; the outputs finished before it are complete, a rerun goes on from there")
     if report.failed or report.nobody:

@@ -106,7 +106,7 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
 
 def _run_many(args: argparse.Namespace, cluster) -> int:
     from ..batch.engine import StopRun, keep_model, run_jobs
-    from ..batch.inputs import expand_inputs
+    from ..batch.inputs import expand_inputs, files_and_folders
     from ..batch.summary import Row
     from ..files import remove_temporaries
     from ..lift_output import KEYPOINT_SUFFIXES, LiftJob, finished_poses, lift_task, output_paths
@@ -115,8 +115,9 @@ def _run_many(args: argparse.Namespace, cluster) -> int:
         raise ValueError("--bvh, --csv and --html export one file's poses; for a run over several files, "
                          "use poselift view on each result")
     settings = _settings(args)
-    files = expand_inputs(args.keypoints, lambda paths: _keypoint_files(paths, KEYPOINT_SUFFIXES[args.format]),
-                          args.list)
+    suffixes = KEYPOINT_SUFFIXES[args.format]
+    files = expand_inputs(args.keypoints, lambda paths: files_and_folders(
+        paths, suffixes, f"the folder holds no {' or '.join(suffixes)} files"), args.list)
     summary = writable_output(Path(args.summary)) if args.summary else None
     model = settings.build()  # checks the lifter and prior before the folder is made
     out_dir = output_folder(args.out)
@@ -140,26 +141,11 @@ def _run_many(args: argparse.Namespace, cluster) -> int:
         run_jobs(jobs, lift_task, settings, cluster, heard, progress=not args.quiet, unit="file")
     except StopRun as error:
         stopped = error
-    finally:  # a worker killed while writing leaves a temporary file
+    finally:  # also when interrupted: no temporary file a killed worker left, the summary of what was done
         remove_temporaries(out_dir, [f"{job.out.name}." for job in jobs])
-    finish_batch(rows, summary, len(files))
+        finish_batch(rows, summary, len(files))
     if stopped is not None:
         raise OSError(f"stopped: {stopped}; the outputs finished before it are complete, a rerun goes on from there")
     failed = sum(row.status == "failed" for row in rows)
     return 1 if failed else 0
 
-
-def _keypoint_files(paths: list[str], suffixes: tuple[str, ...]) -> list[Path]:
-    """Files as named, and each folder's files with one of ``suffixes``, sorted."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-            if not found:
-                raise FileNotFoundError(f"{path}: the folder holds no {' or '.join(suffixes)} files")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    return files
