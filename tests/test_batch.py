@@ -85,6 +85,7 @@ def test_workers_and_a_scheduler_cannot_both_be_asked_for():
         Cluster(2, "tcp://localhost:8786")
 
 
+@pytest.mark.slow
 def test_a_local_cluster_gives_the_outputs_of_one_process_bit_for_bit(photos, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     assert main(["estimate", str(photos), "--out", str(one), "--summary", str(tmp_path / "one.parquet"),
@@ -144,6 +145,7 @@ def many_photos(data_dir, tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_nothing(many_photos, tmp_path):
     out, summary = tmp_path / "out", tmp_path / "s.jsonl"
     run = subprocess.Popen([*POSELIFT, "estimate", str(many_photos), "--out", str(out), "--workers", "2",
@@ -165,6 +167,7 @@ def test_a_worker_killed_mid_run_loses_nothing(many_photos, tmp_path):
     assert "20 input(s): 19 ok, 1 nobody, 0 failed, 0 skipped" in stdout.decode()
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_the_cluster_and_leaves_only_complete_outputs(many_photos, tmp_path):
     out = tmp_path / "out"
     run = subprocess.Popen([*POSELIFT, "estimate", str(many_photos), "--out", str(out), "--workers", "2", "--quiet"],
@@ -184,6 +187,7 @@ def test_ctrl_c_ends_the_cluster_and_leaves_only_complete_outputs(many_photos, t
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_a_folder_that_turns_unwritable_mid_run_stops_it_and_keeps_what_was_done(many_photos, tmp_path):
     """As a full disk would: the first failed write stops the run (not one failure per photo),
     the outputs finished before are intact, the summary says what was done."""
@@ -223,6 +227,7 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(photos, tmp_path
     assert status == 1 and "output folder is not writable" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_lift_runs_over_many_files_on_a_cluster_as_in_one_process(data_dir, tmp_path, capsys):
     from poselift.datasets import h36m
 
@@ -276,6 +281,7 @@ def test_a_process_builds_its_models_once_for_a_whole_run():
     assert builds == ["a", "b"]
 
 
+@pytest.mark.slow
 def test_lift_joins_a_running_cluster_by_its_scheduler_address(data_dir, tmp_path):
     from distributed import LocalCluster
 
