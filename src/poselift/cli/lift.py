@@ -131,6 +131,7 @@ def _run_many(args: argparse.Namespace, cluster) -> int:
             print(f"skipping {len(rows)} file(s) whose outputs are complete (--overwrite redoes them)")
     if cluster.local:
         keep_model(settings, model)
+
     def heard(row: Row) -> None:
         rows.append(row)
         if row.status == "failed" and not row.fatal:  # a fatal one ends the run, which says why

@@ -147,7 +147,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             regularization, scale_prior).
 
     Returns:
-        A dict with the protocol, per-action and average MPJPE and PA-MPJPE (mm), frame
+        A dict with the protocol, per-action and average MPJPE and PA-MPJPE (mm), MRPE (mm)
+        and depth error (percent) of the roots placed in camera space (:data:`METRICS`), frame
         counts, a description of the input and the (sequence, camera) pairs skipped because
         the 2D input lacks them (the standard SH release has no S11 "Directions" for camera
         54138969).
