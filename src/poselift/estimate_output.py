@@ -29,17 +29,16 @@ from __future__ import annotations
 import glob
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .batch.engine import Cluster, current_worker, keep_model, model_for, run_jobs
+from .batch.engine import Cluster, keep_model, model_for, run_jobs, task_row
 from .batch.summary import Row
 from .camera_space import Camera, PhotoCameras, place_root, placement_fields
-from .estimator import MAX_WORKING_SIDE
-from .files import OutputError, json_header, raise_if_shared, remove_temporaries, rounded, write_json
+from .estimator import DEFAULT_FUSION_WEIGHT, DEFAULT_ROUNDS, MAX_WORKING_SIDE, Estimator
+from .files import json_header, raise_if_shared, remove_temporaries, rounded, write_json
 from .images import Photo, read_photo
-from .lifting.choice import lift_diagnostics, lifter_settings
+from .lifting.choice import DEFAULT_LIFTER, lift_diagnostics, lifter_settings
 from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["SCHEMA_VERSION", "EXPORTS", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
@@ -195,24 +194,22 @@ class EstimatorSpec:
     hashable, so that a Dask worker builds it once for a whole run."""
 
     prior: str | None = None
-    rounds: int | None = None
-    fusion_weight: float | None = None
+    rounds: int = DEFAULT_ROUNDS
+    fusion_weight: float = DEFAULT_FUSION_WEIGHT
     height_mm: float | None = None
     fast: bool = False
     learned_stages: str | bool | None = None
-    lifter: str | None = None
+    lifter: str = DEFAULT_LIFTER
     lifter_weights: str | None = None
     threads: int = 2
 
     def build(self):
-        from .estimator import Estimator
         from .prior.model import PosePrior
 
-        given = {k: v for k, v in (("rounds", self.rounds), ("fusion_weight", self.fusion_weight),
-                                   ("lifter", self.lifter)) if v is not None}
-        return Estimator(PosePrior.load(self.prior) if self.prior else PosePrior.default(), height_mm=self.height_mm,
-                         fast=self.fast, learned_stages=self.learned_stages, lifter_weights=self.lifter_weights,
-                         threads=self.threads, **given)
+        return Estimator(PosePrior.load(self.prior) if self.prior else PosePrior.default(), rounds=self.rounds,
+                         fusion_weight=self.fusion_weight, height_mm=self.height_mm, fast=self.fast,
+                         learned_stages=self.learned_stages, lifter=self.lifter, lifter_weights=self.lifter_weights,
+                         threads=self.threads)
 
 
 @dataclass(frozen=True)
@@ -251,18 +248,14 @@ def estimate_one(job: EstimateJob, estimator, options: OutputOptions) -> int:
 
 def estimate_task(job: EstimateJob, settings: EstimateSettings) -> Row:
     """:func:`estimate_one` as a task of :func:`~poselift.batch.engine.run_jobs`: its failure is
-    a row (fatal where the outputs cannot be written at all), never an exception."""
-    start = time.perf_counter()
+    a row (:func:`~poselift.batch.engine.task_row`), never an exception."""
     estimator = model_for(settings)
-    try:
+
+    def work() -> tuple[str, int]:
         people = estimate_one(job, estimator, settings.options)
-    except OutputError as error:
-        return Row(str(job.path), "failed", None, time.perf_counter() - start, str(error), current_worker(), True)
-    except Exception as error:  # any failure of one photo is that photo's failure, whatever its type
-        message = str(error) if str(job.path) in str(error) else f"{job.path}: {type(error).__name__}: {error}"
-        return Row(str(job.path), "failed", None, time.perf_counter() - start, message, current_worker())
-    return Row(str(job.path), "ok" if people else "nobody", people, time.perf_counter() - start, None,
-               current_worker())
+        return ("ok" if people else "nobody"), people
+
+    return task_row(job.path, work)
 
 
 def finished_people(job: EstimateJob, settings: dict, options: OutputOptions) -> int | None:
@@ -395,7 +388,7 @@ def _write_outputs(outputs: Outputs, photo: Photo, people, payload: dict, save_r
         if save_rounds and people:
             started.append(outputs.rounds_png)
             save_figure(rounds_figure(people, H36M17), outputs.rounds_png)
-        result = result_from_document(payload, str(outputs.json))
+        result = result_from_document(payload, str(outputs.json)) if exports else None
         if "csv" in exports:
             started.append(outputs.csv)
             write_csv(outputs.csv, result)

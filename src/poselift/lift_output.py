@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from .batch.engine import current_worker, model_for
+from .batch.engine import model_for, task_row
 from .batch.summary import Row
-from .files import OutputError, json_header, rounded, write_json
+from .files import json_header, rounded, write_json
 from .lifting.choice import DEFAULT_LIFTER
+from .lifting.lifter import DEFAULT_ANGLES
 
 __all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "lift_task",
            "finished_poses", "output_paths", "KEYPOINT_SUFFIXES"]
@@ -48,7 +48,7 @@ class LiftSettings:
     format: str
     joints: str = "h36m17"
     prior: str | None = None
-    angles: int | None = None
+    angles: int = DEFAULT_ANGLES
     approximate_weight: float = 0.0
     height_mm: float | None = None
     focal_px: float | None = None
@@ -83,7 +83,7 @@ class LiftSettings:
         prior = None if self.learned_only else (PosePrior.load(self.prior) if self.prior else PosePrior.default())
         if prior is not None:
             prior.millimetres_per_unit(self.height_mm)  # an impossible height fails before any work
-        options = {} if self.learned_only or self.angles is None else {"angles": self.angles}
+        options = {} if self.learned_only else {"angles": self.angles}
         lifter = build_lifter(self.lifter, prior, self.lifter_weights, **options)
         camera = None if self.focal_px is None else Camera(self.focal_px, tuple(self.principal_px), "focal-px")
         return LiftModel(prior, lifter, camera)
@@ -178,19 +178,15 @@ def lift_document(path: Path, settings: LiftSettings, model: LiftModel, progress
 
 def lift_task(job: LiftJob, settings: LiftSettings) -> Row:
     """One file of a run (:func:`~poselift.batch.engine.run_jobs`): its document written to
-    ``job.out``; its failure a row (fatal where the output cannot be written at all)."""
-    start = time.perf_counter()
+    ``job.out``; its failure a row (:func:`~poselift.batch.engine.task_row`), never an exception."""
     model = model_for(settings)
-    try:
+
+    def work() -> tuple[str, int]:
         document, _ = lift_document(job.path, settings, model)
         write_json(job.out, document)
-    except OutputError as error:
-        return Row(str(job.path), "failed", None, time.perf_counter() - start, str(error), current_worker(), True)
-    except Exception as error:  # any failure of one file is that file's, whatever its type
-        message = str(error) if str(job.path) in str(error) else f"{job.path}: {type(error).__name__}: {error}"
-        return Row(str(job.path), "failed", None, time.perf_counter() - start, message, current_worker())
-    lifted = sum(pose["lifted"] for pose in document["poses"])
-    return Row(str(job.path), "ok", lifted, time.perf_counter() - start, None, current_worker())
+        return "ok", sum(pose["lifted"] for pose in document["poses"])
+
+    return task_row(job.path, work)
 
 
 def finished_poses(job: LiftJob, settings: LiftSettings, model: LiftModel) -> int | None:

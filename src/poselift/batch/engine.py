@@ -21,19 +21,25 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .summary import Row
 
-__all__ = ["Cluster", "StopRun", "current_worker", "keep_model", "model_for", "run_jobs"]
+__all__ = ["Cluster", "StopRun", "current_worker", "keep_model", "model_for", "run_jobs", "task_row"]
 
 _MODELS: dict = {}  # per process: settings -> the models built from them
 
 
-class StopRun(RuntimeError):
-    """The run stopped on a failure that every other input would meet too (its message says which)."""
+class StopRun(OSError):
+    """The run stopped on a failure that every other input would meet too: its message says
+    which, and that the outputs finished before it are complete (the command line reports it
+    as any other ``OSError``)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"stopped: {cause}; the outputs finished before it are complete, a rerun goes on from there")
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,6 @@ class Cluster:
     def local(self) -> bool:
         """True: run in this process (neither workers nor a scheduler asked for)."""
         return self.workers is None and self.scheduler is None
-
-    def describe(self) -> str:
-        if self.scheduler is not None:
-            return f"the Dask cluster at {self.scheduler}"
-        return "this process" if self.local else f"a local Dask cluster of {self.workers} worker process(es)"
 
 
 def keep_model(settings, model) -> None:
@@ -159,3 +160,20 @@ def current_worker() -> str:
         return get_worker().address
     except ValueError:  # not inside a worker
         return "local"
+
+
+def task_row(path, work: Callable[[], tuple[str, int]]) -> Row:
+    """The row of one input: ``work()`` gives its status and count of people or poses, timed;
+    whatever it raises is that input's failure (fatal where the outputs cannot be written at
+    all, :class:`~poselift.files.OutputError`), never an exception; interruptions pass."""
+    from ..files import OutputError
+
+    start = time.perf_counter()
+    try:
+        status, count = work()
+    except OutputError as error:
+        return Row(str(path), "failed", None, time.perf_counter() - start, str(error), current_worker(), True)
+    except Exception as error:  # any failure of one input is that input's, whatever its type
+        message = str(error) if str(path) in str(error) else f"{path}: {type(error).__name__}: {error}"
+        return Row(str(path), "failed", None, time.perf_counter() - start, message, current_worker())
+    return Row(str(path), status, count, time.perf_counter() - start, None, current_worker())

@@ -88,7 +88,6 @@ def build_estimator(args: argparse.Namespace, height_mm: float | None = None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..batch.engine import StopRun
     from ..batch.inputs import expand_inputs
     from ..camera_space import PhotoCameras
     from ..estimate_output import EXPORTS, EstimateReport, estimate_files
@@ -102,17 +101,13 @@ def run(args: argparse.Namespace) -> int:
     cameras = PhotoCameras(args.focal_px, args.fov, exif=not args.no_exif)
     exports = frozenset(kind for kind in EXPORTS if getattr(args, kind))
     out_dir = output_folder(args.out)
-    stopped, report = None, EstimateReport()
+    report = EstimateReport()
     try:
         estimate_files(files, out_dir, estimator, max_people=args.max_people, save_rounds=args.save_rounds,
                        progress=not args.quiet, cameras=cameras, exports=exports, cluster=cluster, spec=spec,
                        overwrite=args.overwrite, report=report)
-    except StopRun as error:
-        stopped = error
-    finally:  # also when interrupted: the summary of what was done
+    finally:  # also when stopped or interrupted: the summary of what was done
         finish_batch(report.rows, summary, len(files))
-    if stopped is not None:
-        raise OSError(f"stopped: {stopped}; the outputs finished before it are complete, a rerun goes on from there")
     if report.failed or report.nobody:
         print(f"poselift: {len(report.failed)} of {len(files)} file(s) failed, "
               f"{len(report.nobody)} had nobody in them", file=sys.stderr)

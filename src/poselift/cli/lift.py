@@ -105,7 +105,7 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
 
 
 def _run_many(args: argparse.Namespace, cluster) -> int:
-    from ..batch.engine import StopRun, keep_model, run_jobs
+    from ..batch.engine import keep_model, run_jobs
     from ..batch.inputs import expand_inputs, files_and_folders
     from ..batch.summary import Row
     from ..files import remove_temporaries
@@ -137,16 +137,11 @@ def _run_many(args: argparse.Namespace, cluster) -> int:
         if row.status == "failed" and not row.fatal:  # a fatal one ends the run, which says why
             print(f"poselift: skipped {row.error}", file=sys.stderr)
 
-    stopped = None
     try:
         run_jobs(jobs, lift_task, settings, cluster, heard, progress=not args.quiet, unit="file")
-    except StopRun as error:
-        stopped = error
-    finally:  # also when interrupted: no temporary file a killed worker left, the summary of what was done
+    finally:  # also when stopped or interrupted: no temporary file a killed worker left, the summary
         remove_temporaries(out_dir, [f"{job.out.name}." for job in jobs])
         finish_batch(rows, summary, len(files))
-    if stopped is not None:
-        raise OSError(f"stopped: {stopped}; the outputs finished before it are complete, a rerun goes on from there")
     failed = sum(row.status == "failed" for row in rows)
     return 1 if failed else 0
 

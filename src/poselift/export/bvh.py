@@ -99,13 +99,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def _body_axes(positions: np.ndarray) -> dict[str, np.ndarray]:
-    """(frames, 3) unit directions: the hip line and shoulder line (to the person's left), up
-    (pelvis to thorax) and forward (out of the chest)."""
+    """(frames, 3) unit directions: the hip line and shoulder line (to the person's left), and
+    forward (out of the chest: across the shoulder line and the pelvis-to-thorax line)."""
     at = {n: positions[:, H36M17.index(n)] for n in H36M17.joints}
     hips = _unit(at["left_hip"] - at["right_hip"])
     shoulders = _unit(at["left_shoulder"] - at["right_shoulder"])
-    up = _unit(at["thorax"] - at["pelvis"])
-    return {"hips": hips, "shoulders": shoulders, "up": up, "forward": _unit(np.cross(shoulders, up))}
+    forward = _unit(np.cross(shoulders, at["thorax"] - at["pelvis"]))
+    return {"hips": hips, "shoulders": shoulders, "forward": forward}
 
 
 def _perpendicular(reference: np.ndarray, bone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,16 +131,17 @@ def _smallest_rotation(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     (about their cross product; for opposite vectors, by 180 degrees about an axis across them)."""
     axis = np.cross(start, end)
     cosine = np.sum(start * end, axis=-1)
-    opposite = cosine < -1 + 1e-9
-    if np.any(opposite):  # start = -end: any axis across them; the one nearest to x or z
-        other = np.where(np.abs(start[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]])
-        across = _unit(np.cross(start, other))
-        half_turn = 2 * np.einsum("fi,fj->fij", across, across) - np.eye(3)
     cross = np.zeros(axis.shape + (3,))
     cross[:, 0, 1], cross[:, 0, 2], cross[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
     cross -= np.swapaxes(cross, -1, -2)
     rotation = np.eye(3) + cross + cross @ cross / np.maximum(1 + cosine, 1e-12)[:, None, None]
-    return np.where(opposite[:, None, None], half_turn, rotation) if np.any(opposite) else rotation
+    opposite = cosine < -1 + 1e-9
+    if np.any(opposite):  # start = -end: a half turn about any axis across them, here the one nearest x or z
+        flipped = start[opposite]
+        other = np.where(np.abs(flipped[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]])
+        across = _unit(np.cross(flipped, other))
+        rotation[opposite] = 2 * np.einsum("fi,fj->fij", across, across) - np.eye(3)
+    return rotation
 
 
 def _world_rotations(positions: np.ndarray, rest: np.ndarray) -> np.ndarray:
@@ -290,12 +291,10 @@ class Track:
     """One person's poses over the frames of a result, ready for :func:`write_bvh`.
 
     Attributes:
-        label: the person (``"person 1"``) or, for a lift, ``"poses"``.
         positions_mm: (frames, 17, 3) root-relative, view frame.
         root_mm: (frames, 3) the root in the view frame (from camera space), or None.
     """
 
-    label: str
     positions_mm: np.ndarray
     root_mm: np.ndarray | None
 
@@ -304,12 +303,12 @@ def tracks(result: Result) -> list[Track]:
     """The motions in a result: each person of a photo on their own (one frame each); the poses
     of a lift as one motion, frame after frame (a keypoint sequence of one person)."""
 
-    def track(label: str, people) -> Track:
+    def track(people) -> Track:
         roots = [p.root_camera_mm for p in people]
         root = None if any(r is None for r in roots) else camera_to_view_axes(np.stack(roots))
-        return Track(label, np.stack([p.joints_3d_mm for p in people]), root)
+        return Track(np.stack([p.joints_3d_mm for p in people]), root)
 
     if result.kind == "estimate":
-        return [track(person.label, [person]) for person in result.frames[0].people]
+        return [track([person]) for person in result.frames[0].people]
     people = [frame.people[0] for frame in result.frames]
-    return [track("poses", people)] if people else []
+    return [track(people)] if people else []

@@ -1,10 +1,11 @@
 """A result as one self-contained HTML page: the photo with the 2D skeletons, and a 3D view to turn.
 
-The page (``viewer.html`` beside this module, about 15 KB of HTML, CSS and plain JavaScript
+The page (``viewer.html`` beside this module, about 14 KB of HTML, CSS and plain JavaScript
 drawing on two canvases) holds the result's numbers as JSON and the photo as an embedded
 JPEG (at most :data:`EMBEDDED_SIDE` pixels on its longer side). It loads nothing from the
 network and needs no library: a skeleton is 16 lines and 17 dots, which a canvas draws in
-well under a millisecond, so a 3D library (three.js is about 700 KB) would only add weight.
+well under a millisecond, so a 3D library (three.js 0.187's WebGL build is 2.1 MB as its npm
+package ships it) would only add weight.
 
 In the page: drag to turn the 3D view, wheel to zoom, click a joint to read its numbers,
 double-click to reset; a slider and a play button step through the frames of a multi-frame
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import write_atomically
+from ..files import rounded, write_atomically
 from ..images import ImageError, read_photo
 from ..skeleton import H36M17
 from .result import Result
@@ -68,12 +69,13 @@ def page_data(result: Result, frame_time_s: float = 1 / 30, photo_pixels: np.nda
     lifter = f"lifter: {result.lifter}" if result.lifter else ""
     camera = (f", camera: focal {result.camera['focal_px']} px ({result.camera['source']})" if result.camera
               else ", no camera: people are placed side by side")
+    def maybe(values, unit: str):
+        return None if values is None else rounded(values, unit)
+
     frames = [{"name": frame.name, "people": [{
-        "label": person.label,
-        "joints_3d": person.joints_3d_mm.round(1).tolist(),
-        "joints_2d": None if person.joints_2d is None else person.joints_2d.round(2).tolist(),
-        "confidence": None if person.confidence is None else person.confidence.round(3).tolist(),
-        "root_camera": None if person.root_camera_mm is None else person.root_camera_mm.round(1).tolist(),
+        "label": person.label, "joints_3d": rounded(person.joints_3d_mm, "mm"),
+        "joints_2d": maybe(person.joints_2d, "px"), "confidence": maybe(person.confidence, "fraction"),
+        "root_camera": maybe(person.root_camera_mm, "mm"),
     } for person in frame.people]} for frame in result.frames]
     return {
         "title": Path(result.image_path or result.source).name,
@@ -87,9 +89,9 @@ def page_data(result: Result, frame_time_s: float = 1 / 30, photo_pixels: np.nda
 def to_html(result: Result, frame_time_s: float = 1 / 30, photo_pixels: np.ndarray | None = None) -> str:
     """The page's text for ``result``: the template with its data (``</`` escaped inside the JSON)."""
     template = resources.files("poselift.export").joinpath("viewer.html").read_text(encoding="utf-8")
-    payload = json.dumps(page_data(result, frame_time_s, photo_pixels), allow_nan=False).replace("</", "<\\/")
-    title = Path(result.image_path or result.source).name
-    fills = {"TITLE": title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), "DATA": payload}
+    data = page_data(result, frame_time_s, photo_pixels)
+    payload = json.dumps(data, allow_nan=False).replace("</", "<\\/")
+    fills = {"TITLE": data["title"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), "DATA": payload}
     return re.sub(r"__(TITLE|DATA)__", lambda match: fills[match.group(1)], template)
 
 
