@@ -240,3 +240,28 @@ def test_the_viewer_of_a_photo_with_nobody_opens_without_errors(tmp_path, browse
     assert "Nobody was found" in page.locator("#notes").inner_text()
     assert errors == []
 
+
+
+def test_the_viewer_draws_the_other_hypotheses_and_each_joints_uncertainty(tmp_path, browser):
+    from poselift.lifting import Lifter
+
+    prior = PosePrior.default()
+    poses = prior.to_millimetres(prior.sample(3, seed=2))
+    found = Lifter(prior).lift(0.25 * poses[..., :2] * [1, -1] + 300, hypotheses=4)
+    document = {"format": "poselift.lift", "version": 2, "joint_names": list(H36M17.joints), "lifter": "prior",
+                "poses": [{"label": k, "lifted": True, "joints_3d_mm": found.pose_3d[k].tolist(),
+                           "projected_2d_px": found.projected_2d[k].tolist(), "weights": [1.0] * 17,
+                           **found.hypotheses.fields(k)} for k in range(3)]}
+    result = result_from_document(json.loads(json.dumps(document)))
+    assert len(result.frames[0].people[0].alternatives) == found.hypotheses.count[0] - 1
+    path = tmp_path / "hypotheses.html"
+    path.write_text(to_html(result))
+    page, errors, _ = open_page(browser, path)
+    assert page.evaluate("window.poselift.drawn()") == {"alternatives": int(found.hypotheses.count[0] - 1),
+                                                        "rings": 17}
+    assert "standard deviation" in page.locator("#view3d + .legend").inner_text()
+    box = page.locator("#view3d").bounding_box()
+    joint = np.array(page.evaluate("window.poselift.joints3d()"))[0, H36M17.index("left_wrist")]
+    page.mouse.click(box["x"] + joint[0], box["y"] + joint[1])
+    assert "standard deviation" in page.locator("#info").inner_text()
+    assert errors == []

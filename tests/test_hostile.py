@@ -149,7 +149,7 @@ def test_a_prior_file_holding_a_zip_bomb_is_refused_before_decompressing(tmp_pat
 class _FailsOnTallPhotos:
     """An estimator that raises what a broken decoder or EXIF block raises, for photos 77 pixels tall."""
 
-    rounds, fusion_weight, sigma, height_mm, fast, learned_path = 1, 0.8, 1.5, None, False, None
+    rounds, fusion_weight, sigma, height_mm, fast, learned_path, hypotheses = 1, 0.8, 1.5, None, False, None, None
 
     def __init__(self) -> None:
         self.prior = PosePrior.default()

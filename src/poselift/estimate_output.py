@@ -86,6 +86,7 @@ def document(path: Path, image_shape: tuple[int, ...], people, estimator, save_r
             "source": list(person.source), "joints_3d_mm": rounded(person.pose_3d, "mm"),
             **lift_diagnostics(person.lifted),
             **_camera_space(person, camera),
+            **({} if person.lifted.hypotheses is None else person.lifted.hypotheses.fields()),
         }
         if person.detector is not None:
             entry["blazepose_33"] = {"joints_2d": rounded(person.detector.keypoints_2d, "px"),
@@ -101,7 +102,8 @@ def estimator_settings(estimator) -> dict:
     """The estimate JSON's ``settings``: what the estimator was built with."""
     return {"rounds": estimator.rounds, "fusion_weight": estimator.fusion_weight, "sigma_cells": estimator.sigma,
             "height_mm": estimator.height_mm, "fast": estimator.fast, "prior": estimator.prior.describe(),
-            "learned_stages": estimator.learned_path, **lifter_settings(estimator.lifter)}
+            "learned_stages": estimator.learned_path, **lifter_settings(estimator.lifter),
+            "hypotheses": estimator.hypotheses}
 
 
 def _camera_space(person, camera: Camera | None) -> dict:
@@ -202,6 +204,7 @@ class EstimatorSpec:
     lifter: str = DEFAULT_LIFTER
     lifter_weights: str | None = None
     threads: int = 2
+    hypotheses: int | None = None
 
     def build(self):
         from .prior.model import PosePrior
@@ -209,7 +212,7 @@ class EstimatorSpec:
         return Estimator(PosePrior.load(self.prior) if self.prior else PosePrior.default(), rounds=self.rounds,
                          fusion_weight=self.fusion_weight, height_mm=self.height_mm, fast=self.fast,
                          learned_stages=self.learned_stages, lifter=self.lifter, lifter_weights=self.lifter_weights,
-                         threads=self.threads)
+                         threads=self.threads, hypotheses=self.hypotheses)
 
 
 @dataclass(frozen=True)

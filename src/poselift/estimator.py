@@ -147,6 +147,9 @@ class Estimator:
         lifter: which lifter lifts each round (:data:`~poselift.lifting.choice.LIFTERS`; the
             learned one takes no ``height_mm``).
         lifter_weights: the learned lifter's weights file (default: the shipped one).
+        hypotheses: the final lift also gives up to this many 3D poses with their
+            probabilities and each joint's uncertainty (prior and combined lifters;
+            :mod:`poselift.lifting.hypotheses`).
 
     Raises:
         poselift.detectors.ModelError: the BlazePose model files are missing.
@@ -158,7 +161,7 @@ class Estimator:
                  fusion_weight: float = DEFAULT_FUSION_WEIGHT, sigma: float = DEFAULT_SIGMA,
                  height_mm: float | None = None, threads: int | None = 2, fast: bool = False,
                  learned_stages: str | Path | bool | None = None, lifter: str = DEFAULT_LIFTER,
-                 lifter_weights: str | Path | None = None) -> None:
+                 lifter_weights: str | Path | None = None, hypotheses: int | None = None) -> None:
         if rounds < 0:
             raise ValueError(f"rounds must be 0 or more, got {rounds}")
         if not 0.0 <= fusion_weight <= 1.0:
@@ -171,6 +174,10 @@ class Estimator:
         self.fast = fast
         if lifter == "learned" and height_mm is not None:
             raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
+        if hypotheses is not None and (lifter == "learned" or not 1 <= hypotheses):
+            raise ValueError("hypotheses must be 1 or more, and come from the prior's search: use the prior or "
+                             "combined lifter")
+        self.hypotheses = hypotheses
         self.lifter = build_lifter(lifter, None if lifter == "learned" else self.prior, lifter_weights)
         self.learned_path = _learned_path(learned_stages)
         self.learned = _load_learned(self.learned_path, self.prior) if self.learned_path else None
@@ -223,7 +230,7 @@ class Estimator:
             points[H36M_INDEX] = to_image(cells)
             rolls = (found.crop.rotation, torso_roll(points))
             lifted = lift_upright(self.lifter, points, weights, found.crop.centre * pixel_scale, rolls,
-                                  self.height_mm)
+                                  self.height_mm, self.hypotheses if round_ == self.rounds else None)
             rounds.append(Round(joints_2d=_complete(points, lifted), beliefs=beliefs,
                                 projected_2d=lifted.projected_2d))
             if round_ < self.rounds:

@@ -19,9 +19,10 @@ import numpy as np
 __all__ = ["DECIMALS", "OutputError", "check_replaceable", "json_header", "raise_if_shared", "remove_temporaries",
            "rounded", "write_atomically", "write_json"]
 
-DECIMALS = {"px": 2, "px2": 2, "mm": 1, "deg": 2, "fraction": 3, "scale": 4}
+DECIMALS = {"px": 2, "px2": 2, "mm": 1, "mm2": 1, "deg": 2, "fraction": 3, "scale": 4, "relative": 5}
 """Decimals kept in JSON output, by unit: pixels, squared pixels (residuals), millimetres,
-degrees, fractions in [0, 1] (confidences, weights) and scales (pixels per model unit)."""
+squared millimetres (covariances), degrees, fractions in [0, 1] (confidences, weights),
+scales (pixels per model unit) and relative costs (eq. 4's over the pose's squared 2D size)."""
 
 
 class OutputError(OSError):

@@ -42,7 +42,8 @@ class LiftSettings:
     ``format``/``joints``: the input (:func:`poselift.keypoints.read_keypoints`); ``prior``: a
     prior file (None: the shipped one); ``angles``, ``approximate_weight``, ``height_mm``:
     the lift's (docs/lifting.md); ``focal_px``, ``principal_px``: a pinhole camera
-    (perspective correction and camera space); ``lifter``, ``lifter_weights``: the lifter.
+    (perspective correction and camera space); ``lifter``, ``lifter_weights``: the lifter;
+    ``hypotheses``: up to this many 3D poses per 2D pose (docs/hypotheses.md).
     """
 
     format: str
@@ -55,6 +56,7 @@ class LiftSettings:
     principal_px: tuple[float, float] | None = None
     lifter: str = DEFAULT_LIFTER
     lifter_weights: str | None = None
+    hypotheses: int | None = None
 
     @property
     def learned_only(self) -> bool:
@@ -69,10 +71,13 @@ class LiftSettings:
                              "size of its training subjects")
         if self.learned_only and self.prior:
             raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
+        if self.learned_only and self.hypotheses is not None:
+            raise ValueError("--hypotheses needs --lifter prior or combined: the learned lifter gives one pose")
 
     def options(self) -> dict:
         """The options the document records (with which a rerun recognises a finished file)."""
-        return {k: v for k, v in asdict(self).items() if k in ("joints", "angles", "approximate_weight", "height_mm")}
+        return {k: v for k, v in asdict(self).items()
+                if k in ("joints", "angles", "approximate_weight", "height_mm", "hypotheses")}
 
     def build(self) -> LiftModel:
         from .camera_space import Camera
@@ -130,10 +135,11 @@ def lift_document(path: Path, settings: LiftSettings, model: LiftModel, progress
         weights[:, target.index(name)] *= settings.approximate_weight
 
     def lift(points, w):
+        several = {} if settings.hypotheses is None else {"hypotheses": settings.hypotheses}
         if camera is None or settings.learned_only:
-            return lifter.lift(points, w, settings.height_mm)
+            return lifter.lift(points, w, settings.height_mm, **several)
         return lifter.lift_perspective(points, settings.focal_px, settings.principal_px, w,
-                                       height_mm=settings.height_mm)
+                                       height_mm=settings.height_mm, **several)
 
     problems = lifter.problems(conversion.points, weights)
     todo = np.flatnonzero([problem is None for problem in problems])
@@ -149,7 +155,8 @@ def lift_document(path: Path, settings: LiftSettings, model: LiftModel, progress
     poses = [{"label": label, "lifted": True, "joints_3d_mm": rounded(lifted.pose_3d[row[i]], "mm"),
               "projected_2d_px": rounded(lifted.projected_2d[row[i]], "px"), "weights": rounded(weights[i], "fraction"),
               **lift_diagnostics(lifted, row[i]),
-              **placement_fields(None if roots is None else roots[row[i]], lifted.pose_3d[row[i]])} if i in row else
+              **placement_fields(None if roots is None else roots[row[i]], lifted.pose_3d[row[i]]),
+              **({} if lifted.hypotheses is None else lifted.hypotheses.fields(row[i]))} if i in row else
              {"label": label, "lifted": False, "error": problems[i]} for i, label in enumerate(keypoints.labels)]
     document = {
         **json_header("lift", SCHEMA_VERSION),
@@ -243,10 +250,11 @@ def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: boo
         finite = np.ones(len(indices), dtype=bool)
         for field in fields(result):
             values = getattr(result, field.name)
-            finite &= np.isfinite(values.reshape(len(indices), -1)).all(axis=1)
+            if isinstance(values, np.ndarray):  # not the hypotheses, whose empty slots are NaN
+                finite &= np.isfinite(values.reshape(len(indices), -1)).all(axis=1)
         for i in indices[~finite]:
             problems[i] = "the lift gave numbers that are not finite"
-        blocks.append(type(result)(*(getattr(result, f.name)[finite] for f in fields(result))))
+        blocks.append(_rows(result, finite))
         done.append(indices[finite])
 
     with tqdm(total=len(points), desc="lift", unit="frame", file=sys.stderr,
@@ -264,6 +272,19 @@ def _lift_in_blocks(lift, points: np.ndarray, weights: np.ndarray, progress: boo
             bar.update(len(indices))
     if not blocks:
         return None, np.empty(0, dtype=np.int64), problems
-    kind = type(blocks[0])
-    return (kind(*(np.concatenate([getattr(block, f.name) for block in blocks]) for f in fields(kind))),
-            np.concatenate(done), problems)
+    return _joined(blocks), np.concatenate(done), problems
+
+
+def _rows(result, index):
+    """The rows ``index`` of every array of a lift (a dataclass of arrays, nested dataclasses or None)."""
+    if result is None or isinstance(result, np.ndarray):
+        return None if result is None else result[index]
+    return type(result)(*(_rows(getattr(result, f.name), index) for f in fields(result)))
+
+
+def _joined(results: list):
+    """Lifts (as :func:`_rows` takes them) of consecutive blocks as one."""
+    first = results[0]
+    if first is None or isinstance(first, np.ndarray):
+        return None if first is None else np.concatenate(results)
+    return type(first)(*(_joined([getattr(r, f.name) for r in results]) for f in fields(first)))

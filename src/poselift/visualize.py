@@ -57,17 +57,36 @@ def draw_skeleton_2d(ax, points: np.ndarray, joint_set: JointSet, confidence: np
                 bbox={"facecolor": "k", "alpha": 0.5, "pad": 1, "lw": 0})
 
 
-def draw_skeleton_3d(ax, pose: np.ndarray, joint_set: JointSet, title: str = "") -> None:
-    """Draw one (L, 3) pose, y up (the prior frame), on a 3D axis, with equal axis scales."""
+def draw_skeleton_3d(ax, pose: np.ndarray, joint_set: JointSet, title: str = "", hypotheses=None) -> None:
+    """Draw one (L, 3) pose, y up (the prior frame), on a 3D axis, with equal axis scales.
+
+    ``hypotheses``: a pose's :class:`~poselift.lifting.hypotheses.Hypotheses` (its first is
+    ``pose``): the others are drawn in grey, the more opaque the more probable, and each
+    joint's standard deviation along the three axes as a cross (+-1 SD).
+    """
     pose = np.asarray(pose)
     sides = joint_set.sides
+    if hypotheses is not None:
+        for other, probability in zip(hypotheses.pose_3d[1:hypotheses.count], hypotheses.probability[1:]):
+            for child, parent in joint_set.bones:
+                a, b = other[child], other[parent]
+                ax.plot([a[0], b[0]], [a[2], b[2]], [a[1], b[1]], color="0.45", lw=1.2,
+                        alpha=float(0.15 + 0.7 * probability))
+        deviation = np.sqrt(np.diagonal(hypotheses.joint_covariance, axis1=-2, axis2=-1))  # (L, 3)
+        for joint, spread in zip(pose, deviation):
+            for axis in range(3):
+                step = np.zeros(3)
+                step[axis] = spread[axis]
+                a, b = joint - step, joint + step
+                ax.plot([a[0], b[0]], [a[2], b[2]], [a[1], b[1]], color="tab:purple", lw=0.8, alpha=0.6)
     for child, parent in joint_set.bones:
         a, b = pose[child], pose[parent]
         # matplotlib's vertical axis is its z: plot (x, z, y)
         ax.plot([a[0], b[0]], [a[2], b[2]], [a[1], b[1]], color=SIDE_COLOURS[sides[child]], lw=2)
     ax.scatter(pose[:, 0], pose[:, 2], pose[:, 1], s=6, color="k")
-    centre = (pose.max(axis=0) + pose.min(axis=0)) / 2
-    radius = max(float(np.ptp(pose, axis=0).max()) / 2, 1e-9)
+    shown = pose if hypotheses is None else hypotheses.pose_3d[:hypotheses.count].reshape(-1, 3)
+    centre = (shown.max(axis=0) + shown.min(axis=0)) / 2
+    radius = max(float(np.ptp(shown, axis=0).max()) / 2, 1e-9)
     ax.set_xlim(centre[0] - radius, centre[0] + radius)
     ax.set_ylim(centre[2] - radius, centre[2] + radius)
     ax.set_zlim(centre[1] - radius, centre[1] + radius)
@@ -147,7 +166,11 @@ def estimate_figure(image: np.ndarray, people, joint_set: JointSet, size: tuple[
         cell = grid[i // 4, 1 + i % 4] if n > 4 else grid[0, 1 + i]
         ax3 = fig.add_subplot(cell, projection="3d")
         facing = f", facing {np.degrees(person.lifted.angle):.0f} deg" if hasattr(person.lifted, "angle") else ""
-        draw_skeleton_3d(ax3, person.pose_3d, joint_set, f"{i + 1}: 3D{facing}")
+        several = person.lifted.hypotheses
+        if several is not None:
+            facing += (f"\np {several.probability[0]:.2f} of {several.count}; grey: others; purple: +-1 SD"
+                       if several.count > 1 else "\npurple: +-1 SD")
+        draw_skeleton_3d(ax3, person.pose_3d, joint_set, f"{i + 1}: 3D{facing}", several)
     fig.tight_layout()
     return fig
 

@@ -97,6 +97,22 @@ def add_lifter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lifter-weights", help="a lifter.pt of poselift train-lifter (default: the shipped one)")
 
 
+def add_hypotheses_option(parser: argparse.ArgumentParser) -> None:
+    """``--hypotheses K`` (:mod:`poselift.lifting.hypotheses`)."""
+    from ..lifting.hypotheses import MAX_HYPOTHESES
+
+    parser.add_argument("--hypotheses", type=bounded_int(1, MAX_HYPOTHESES), metavar="K",
+                        help="also give up to K 3D poses that explain the 2D, most probable first, with their "
+                             "probabilities and each joint's uncertainty (prior and combined lifters)")
+
+
+def hypotheses_count(args: argparse.Namespace) -> int | None:
+    """``--hypotheses``, refused with the learned lifter (it gives one pose)."""
+    if args.hypotheses is not None and args.lifter == "learned":
+        raise ValueError("--hypotheses needs --lifter prior or combined: the learned lifter gives one pose")
+    return args.hypotheses
+
+
 def lifter_weights(args: argparse.Namespace) -> str | None:
     """``--lifter-weights``, refused with the paper's lifter (it has no network)."""
     if args.lifter == "prior" and args.lifter_weights:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .common import (
     DeprecatedAlias,
     add_batch_options,
+    add_hypotheses_option,
     add_lifter_options,
     add_prior_option,
     batch_cluster,
@@ -16,6 +17,7 @@ from .common import (
     finish_batch,
     finite_float,
     fraction,
+    hypotheses_count,
     lifter_weights,
     output_folder,
     positive_int,
@@ -48,6 +50,7 @@ def add_parser(commands) -> None:
     estimate.add_argument("--html", action="store_true",
                           help="also write a 3D viewer: one HTML file per photo that opens offline")
     add_estimator_options(estimate)
+    add_hypotheses_option(estimate)
     add_batch_options(estimate)
     estimate.add_argument("--quiet", action="store_true", help="no progress bar")
     estimate.set_defaults(run=run)
@@ -73,13 +76,16 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
 
 def estimator_spec(args: argparse.Namespace, height_mm: float | None = None, threads: int = 2):
     """The :class:`~poselift.estimate_output.EstimatorSpec` of the options of
-    :func:`add_estimator_options`, sizing people ``height_mm`` tall (default: the prior's mean size)."""
+    :func:`add_estimator_options` (and ``--hypotheses`` where the command has it), sizing
+    people ``height_mm`` tall (default: the prior's mean size)."""
     from ..estimate_output import EstimatorSpec
 
     weights = lifter_weights(args)
+    several = hypotheses_count(args) if "hypotheses" in args else None
     return EstimatorSpec(prior=args.prior, rounds=args.rounds, fusion_weight=args.fusion_weight, height_mm=height_mm,
                          fast=args.fast, learned_stages=args.learned_stages, lifter=args.lifter,
-                         lifter_weights=None if weights is None else str(weights), threads=threads)
+                         lifter_weights=None if weights is None else str(weights), threads=threads,
+                         hypotheses=several)
 
 
 def build_estimator(args: argparse.Namespace, height_mm: float | None = None):

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from ..files import json_header, write_json
 from .common import (
+    add_hypotheses_option,
     add_lifter_options,
     add_prior_option,
     finite_float,
     fraction,
+    hypotheses_count,
     lifter_weights,
     load_prior,
     positive_int,
@@ -41,6 +43,7 @@ def add_parser(commands) -> None:
     h36m.add_argument("--weak-perspective", action="store_true",
                       help="no perspective correction with the camera's focal length (the paper's model)")
     add_lifter_options(h36m)
+    add_hypotheses_option(h36m)
     h36m.add_argument("--guide-weight", type=finite_float, default=DEFAULT_GUIDE_WEIGHT,
                       help="combined lifter: weight of the network's pose in eq. 4")
     _add_common(h36m, _h36m)
@@ -90,5 +93,5 @@ def _h36m(args: argparse.Namespace) -> tuple[dict, str]:
     result = evaluate_h36m(load_prior(args.prior), args.protocol, args.input, subjects=args.subjects,
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
                            perspective=not args.weak_perspective, lifter=args.lifter, learned=learned,
-                           guide_weight=args.guide_weight)
+                           guide_weight=args.guide_weight, hypotheses=hypotheses_count(args))
     return result, format_table(result)

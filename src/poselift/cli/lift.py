@@ -9,6 +9,7 @@ from pathlib import Path
 from .common import (
     MAX_ANGLES,
     add_batch_options,
+    add_hypotheses_option,
     add_lifter_options,
     add_prior_option,
     batch_cluster,
@@ -16,6 +17,7 @@ from .common import (
     finish_batch,
     finite_float,
     fraction,
+    hypotheses_count,
     lifter_weights,
     output_folder,
     writable_output,
@@ -46,6 +48,7 @@ def add_parser(commands) -> None:
     lift.add_argument("--principal-px", type=finite_float, nargs=2, metavar=("X", "Y"),
                       help="principal point in pixels")
     add_lifter_options(lift)
+    add_hypotheses_option(lift)
     lift.add_argument("--out", required=True, help="the JSON to write; a folder for a run over several files")
     lift.add_argument("--bvh", metavar="FILE", help="also write the poses, frame after frame, as one BVH motion")
     lift.add_argument("--csv", metavar="FILE", help="also write a CSV table: one row per pose and joint")
@@ -61,7 +64,7 @@ def _settings(args: argparse.Namespace):
     weights = lifter_weights(args)
     settings = LiftSettings(args.format, args.joints, args.prior, args.angles, args.approximate_weight, args.height_mm,
                             args.focal_px, None if args.principal_px is None else tuple(args.principal_px),
-                            args.lifter, None if weights is None else str(weights))
+                            args.lifter, None if weights is None else str(weights), hypotheses_count(args))
     settings.check()
     return settings
 

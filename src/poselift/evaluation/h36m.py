@@ -116,7 +116,8 @@ def load_2d_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
                   data_dir=None, progress: bool = False, approximate_weight: float = 0.0, perspective: bool = True,
                   lifter: str = DEFAULT_LIFTER, learned=None, guide_weight: float = DEFAULT_GUIDE_WEIGHT,
-                  frame_step: int | None = None, **lift_options) -> dict:
+                  frame_step: int | None = None, hypotheses: int | None = None,
+                  tally: HypothesisTally | None = None, **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -143,6 +144,13 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         guide_weight: the combined lifter's weight of the network's pose.
         frame_step: every n-th frame instead of the protocol's (for quick validation runs; the
             result then names its own step).
+        hypotheses: lift with up to this many hypotheses (prior and combined lifters,
+            :mod:`poselift.lifting.hypotheses`); the headline numbers stay the most probable
+            one's, and the result gains ``mpjpe_best_of_k`` metrics and a ``"hypotheses"`` entry
+            with the calibration (:class:`HypothesisTally`).
+        tally: the :class:`HypothesisTally` to gather the hypotheses in (default: a new one),
+            for a caller that wants every pose's numbers (``benchmarks/hypotheses.py`` fits the
+            calibration from them).
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 
@@ -164,6 +172,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         raise ValueError(f"guide weight must be positive and finite, got {guide_weight}")
     if lifter != "prior" and learned is None:
         learned = LearnedLifter()
+    if hypotheses is not None and lifter == "learned":
+        raise ValueError("hypotheses come from the prior's search: use --lifter prior or combined")
     spec = PROTOCOLS[protocol]
     if frame_step is not None:
         if frame_step < 1:
@@ -171,6 +181,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         spec = replace(spec, step=frame_step)
     cameras = h36m.load_cameras(data_dir)
     errors: dict[str, dict[str, list]] = {}
+    several = (tally or HypothesisTally(hypotheses)) if hypotheses else None
     jobs = []
     for subject in subjects:
         poses = h36m.load_poses_3d(subject, data_dir)
@@ -212,13 +223,16 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             search = prior_lifters[lifter_key]
             if perspective:
                 lifted = search.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights,
-                                                 guide=guide, guide_weight=guide_weight)
+                                                 guide=guide, guide_weight=guide_weight, hypotheses=hypotheses)
             else:
-                lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight)
+                lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight, hypotheses=hypotheses)
             view_pose = lifted.pose_3d @ rotation.T
         predicted = view_to_camera_axes(view_pose)  # the camera's OpenCV axes
         joints = list(spec.joints)
-        bucket = errors.setdefault(h36m.action_of(sequence), {m: [] for m in METRICS})
+        bucket = errors.setdefault(h36m.action_of(sequence), {m: [] for m in METRICS + (several.metrics if several
+                                                                                              else ())})
+        if several:
+            several.add(bucket, lifted.hypotheses, rotation, truth, list(spec.joints))
         bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
                                      root=None))
         bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
@@ -230,8 +244,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
     per_action = {action: {m: float(np.nanmean(np.concatenate(v))) for m, v in metrics.items()}
                   for action, metrics in sorted(errors.items())}
     frames = {action: int(sum(len(x) for x in metrics["mpjpe"])) for action, metrics in sorted(errors.items())}
+    reported = METRICS + (several.metrics if several else ())
     all_frames = {m: float(np.nanmean(np.concatenate([np.concatenate(e[m]) for e in errors.values()])))
-                  for m in METRICS}
+                  for m in reported}
     unplaced = int(sum(np.isnan(np.concatenate(e["mrpe"])).sum() for e in errors.values()))
     return {
         "protocol": spec.name,
@@ -250,10 +265,96 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "per_action": per_action,
         "frames": frames,
         "skipped": skipped,
-        "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in METRICS},
+        "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in reported},
         "average_over_frames": all_frames,
         "root_not_placed": unplaced,
+        "hypotheses": several.result() if several else None,
     }
+
+
+RELIABILITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.683, 0.7, 0.8, 0.9, 0.954, 0.99)
+"""Nominal two-sided Gaussian levels at which the hypotheses' calibration is read (68.3% and
+95.4%: within 1 and 2 standard deviations)."""
+
+
+class HypothesisTally:
+    """What several hypotheses a pose add to a protocol run, gathered sequence by sequence.
+
+    Every pose's numbers are kept: ``relative_costs`` (n, H) and ``errors`` (n, H), each
+    hypothesis's relative cost and protocol error (NaN: none); ``deviations`` and ``offsets``
+    (m, 3), every non-root joint's predicted standard deviation and error along the camera's
+    axes, mm; ``predicted`` (n,), each pose's mean predicted standard deviation.
+
+    * ``mpjpe_best_of_k`` per pose (k = 3, 5 and the number asked for, those not above it):
+      the lowest protocol error among the k most probable hypotheses (the "oracle" number of
+      multi-hypothesis papers).
+    * Calibration, over every non-root joint of the protocol: each camera-axis coordinate's
+      error over its predicted standard deviation (the joint covariance of
+      :class:`~poselift.lifting.hypotheses.Hypotheses` in the camera's axes); the fraction
+      within each of :data:`RELIABILITY_LEVELS`'s Gaussian bounds, per axis and overall; and
+      Spearman's rank correlation between each pose's predicted uncertainty (its joints' mean
+      standard deviation) and its MPJPE.
+    """
+
+    def __init__(self, count: int):
+        self.count = count
+        self.oracles = tuple(k for k in sorted({3, 5, count}) if 2 <= k <= count)
+        self.metrics = tuple(f"mpjpe_best_of_{k}" for k in self.oracles)
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in self.KEPT}
+
+    KEPT = ("relative_costs", "errors", "deviations", "offsets", "predicted")
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name not in self.KEPT:
+            raise AttributeError(name)
+        return np.concatenate(self.parts[name])
+
+    def add(self, bucket: dict, found, rotation: np.ndarray, truth: np.ndarray, joints: list[int]) -> None:
+        """One sequence's poses: found (n,) hypotheses, the camera's E, truth (n, L, 3) mm in
+        camera axes, the protocol's joints."""
+        flip = np.diag([1.0, -1.0, -1.0])  # view axes -> the camera's OpenCV axes (view_to_camera_axes)
+        poses = view_to_camera_axes(found.pose_3d @ rotation.T)  # (n, H, L, 3)
+        aligned = (poses - poses[..., :1, :])[..., joints, :]
+        target = (truth - truth[:, :1])[:, joints]
+        each = np.linalg.norm(aligned - target[:, None], axis=-1).mean(axis=-1)  # (n, H), NaN: no hypothesis
+        for k, name in zip(self.oracles, self.metrics):
+            bucket[name].append(np.nanmin(each[:, :k], axis=1))
+        to_camera = flip @ rotation
+        covariance = to_camera @ found.joint_covariance @ to_camera.T  # (n, L, 3, 3)
+        moving = [j for j in joints if j != 0]  # the root is where it is: no uncertainty
+        deviation = np.sqrt(np.diagonal(covariance[:, moving], axis1=-2, axis2=-1))  # (n, J, 3)
+        offset = (poses[:, 0] - poses[:, 0, :1])[:, moving] - (truth - truth[:, :1])[:, moving]
+        for name, value in zip(self.KEPT, (found.relative_cost, each, deviation.reshape(-1, 3), offset.reshape(-1, 3),
+                                           found.joint_sd[:, moving].mean(axis=1))):
+            self.parts[name].append(value)
+
+    def result(self) -> dict:
+        """The summary a protocol run reports (``"hypotheses"`` of its result)."""
+        from scipy.stats import spearmanr
+
+        bounds = np.array([_normal_bound(level) for level in RELIABILITY_LEVELS])
+        score = np.abs(self.offsets) / self.deviations  # (m, 3)
+        fractions = (score[..., None] <= bounds).mean(axis=0)  # (3, levels)
+        overall = fractions.mean(axis=0)
+        predicted, actual = self.predicted, self.errors[:, 0]
+        return {
+            "count": self.count,
+            "oracles": list(self.oracles),
+            "levels": list(RELIABILITY_LEVELS),
+            "within": {"all": overall.tolist(), **{axis: fractions[i].tolist() for i, axis in enumerate("xyz")}},
+            "within_1sd": float(overall[RELIABILITY_LEVELS.index(0.683)]),
+            "within_2sd": float(overall[RELIABILITY_LEVELS.index(0.954)]),
+            "rank_correlation": float(spearmanr(predicted, actual).statistic),
+            "median_sd_mm": float(np.median(predicted)),
+            "sd_mm_95th_percentile": float(np.percentile(predicted, 95)),
+        }
+
+
+def _normal_bound(level: float) -> float:
+    """The z with P(|N(0, 1)| <= z) = level."""
+    from scipy.special import ndtri
+
+    return float(ndtri(0.5 + level / 2))
 
 
 def format_table(result: dict) -> str:
@@ -269,15 +370,24 @@ def format_table(result: dict) -> str:
              f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
              f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}{'MRPE mm':>9}{'depth err %':>13}"]
 
+    several = result.get("hypotheses")
+    oracles = [f"mpjpe_best_of_{k}" for k in several["oracles"]] if several else []
+    lines[-1] += "".join(f"{'best of ' + name.rsplit('_', 1)[1]:>11}" for name in oracles)
+
     def row(name: str, frames: int, values: dict) -> str:
         return (f"{name:<14}{frames:>8}{values['mpjpe']:>10.1f}{values['pa_mpjpe']:>13.1f}{values['mrpe']:>9.0f}"
-                f"{values['depth_error_pct']:>13.1f}")
+                f"{values['depth_error_pct']:>13.1f}" + "".join(f"{values[m]:>11.1f}" for m in oracles))
 
     for action, values in result["per_action"].items():
         lines.append(row(action, result["frames"][action], values))
     total = sum(result["frames"].values())
     lines.append(row("Average", total, result["average_over_actions"]))
     lines.append(row("(all frames)", total, result["average_over_frames"]))
+    if several:
+        lines.append(f"{several['count']} hypotheses: {100 * several['within_1sd']:.1f}% of coordinates within 1 SD "
+                     f"(68.3% ideal), {100 * several['within_2sd']:.1f}% within 2 SD (95.4%); rank correlation of "
+                     f"predicted uncertainty with error {several['rank_correlation']:.2f}; a pose's mean SD: median "
+                     f"{several['median_sd_mm']:.0f} mm, 95th percentile {several['sd_mm_95th_percentile']:.0f} mm")
     if result["skipped"]:
         lines.append(f"skipped {len(result['skipped'])} (sequence, camera) pair(s) the 2D input lacks: "
                      f"{'; '.join(result['skipped'])}")

@@ -76,6 +76,8 @@ def page_data(result: Result, frame_time_s: float = 1 / 30, photo_pixels: np.nda
         "label": person.label, "joints_3d": rounded(person.joints_3d_mm, "mm"),
         "joints_2d": maybe(person.joints_2d, "px"), "confidence": maybe(person.confidence, "fraction"),
         "root_camera": maybe(person.root_camera_mm, "mm"),
+        "alternatives": maybe(person.alternatives, "mm"), "probabilities": maybe(person.probabilities, "fraction"),
+        "joint_sd": maybe(person.joint_sd_mm, "mm"),
     } for person in frame.people]} for frame in result.frames]
     return {
         "title": Path(result.image_path or result.source).name,

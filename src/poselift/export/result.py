@@ -36,6 +36,10 @@ class PersonPose:
         root_camera_mm: (3,) the root in camera coordinates (OpenCV axes: x right, y down,
             z forward), or None where no camera was known.
         joints_camera_mm: (17, 3) the joints in camera coordinates, or None likewise.
+        alternatives: (H-1, 17, 3) mm the other hypotheses (docs/hypotheses.md), view frame,
+            root-relative, most probable first, and probabilities (H,) (the first: this
+            pose's), or None where the document has no hypotheses.
+        joint_sd_mm: (17,) each joint's standard deviation, or None likewise.
     """
 
     label: str
@@ -44,6 +48,9 @@ class PersonPose:
     confidence: np.ndarray | None
     root_camera_mm: np.ndarray | None
     joints_camera_mm: np.ndarray | None
+    alternatives: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    joint_sd_mm: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,15 @@ def _array(values, shape: tuple[int, ...], what: str, label: str) -> np.ndarray:
 def _person(entry: dict, label: str, joints_2d, confidence) -> PersonPose:
     joints = len(H36M17)
     root, placed = entry.get("root_camera_mm"), entry.get("joints_camera_mm")
+    several = entry.get("hypotheses")
+    if several is not None:
+        several = _list(several, "hypotheses")
+        if not several:
+            raise ValueError(f"{label}: 'hypotheses' is empty")
+        alternatives = np.stack([_array(h["joints_3d_mm"], (joints, 3), "hypotheses joints_3d_mm", label)
+                                 for h in several[1:]]) if len(several) > 1 else np.empty((0, joints, 3))
+        probabilities = _array([h["probability"] for h in several], (len(several),), "hypotheses probability", label)
+        deviation = _array(entry["joint_sd_mm"], (joints,), "joint_sd_mm", label)
     return PersonPose(
         label=label,
         joints_3d_mm=_array(entry["joints_3d_mm"], (joints, 3), "joints_3d_mm", label),
@@ -158,4 +174,7 @@ def _person(entry: dict, label: str, joints_2d, confidence) -> PersonPose:
         confidence=None if confidence is None else _array(confidence, (joints,), "confidence", label),
         root_camera_mm=None if root is None else _array(root, (3,), "root_camera_mm", label),
         joints_camera_mm=None if placed is None else _array(placed, (joints, 3), "joints_camera_mm", label),
+        alternatives=None if several is None else alternatives,
+        probabilities=None if several is None else probabilities,
+        joint_sd_mm=None if several is None else deviation,
     )

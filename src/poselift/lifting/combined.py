@@ -67,18 +67,19 @@ class CombinedLifter:
                                                            self.learned.problems(points, weights))]
 
     def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
-             height_mm: float | None = None) -> Lifted:
+             height_mm: float | None = None, hypotheses: int | None = None) -> Lifted:
         """Lift (..., 17, 2) pixel points under weak perspective; see :meth:`poselift.lifting.Lifter.lift`.
 
         Raises:
             ValueError: what either lifter refuses (the learned one needs 6 of the 12 limb joints).
         """
         return self.prior_lifter.lift(points_2d, weights, height_mm, self.guide(points_2d, weights),
-                                      self.guide_weight)
+                                      self.guide_weight, hypotheses)
 
     def lift_perspective(self, points_2d: np.ndarray, focal_px: float, principal_px: np.ndarray,
                          weights: np.ndarray | None = None, iterations: int = 1,
-                         height_mm: float | None = None) -> Lifted:
+                         height_mm: float | None = None, hypotheses: int | None = None) -> Lifted:
         """As :meth:`poselift.lifting.Lifter.lift_perspective`, with the learned pose as a term."""
         return self.prior_lifter.lift_perspective(points_2d, focal_px, principal_px, weights, iterations,
-                                                  height_mm, self.guide(points_2d, weights), self.guide_weight)
+                                                  height_mm, self.guide(points_2d, weights), self.guide_weight,
+                                                  hypotheses)

@@ -22,7 +22,7 @@ SAME_ROLL = np.radians(10.0)
 
 
 def lift_upright(lifter, points: np.ndarray, weights: np.ndarray, centre: np.ndarray,
-                 rolls: tuple[float, ...] = (), height_mm: float | None = None):
+                 rolls: tuple[float, ...] = (), height_mm: float | None = None, hypotheses: int | None = None):
     """Lift (L, 2) image points upright in the image, and in frames turned by ``rolls``; keep the best.
 
     ``lifter`` is any of :data:`poselift.lifting.choice.LIFTERS`' classes (a
@@ -37,7 +37,8 @@ def lift_upright(lifter, points: np.ndarray, weights: np.ndarray, centre: np.nda
     down. The frame with the lowest cost (eq. 4's, or the learned lifter's residual) wins (all
     frames have the same pixel scale).
     The result is in the image frame: ``pose_3d`` x right, y up, z towards the camera;
-    ``projected_2d`` in image pixels.
+    ``projected_2d`` in image pixels. ``hypotheses``: passed to the lifter (prior and combined
+    lifters), and its hypotheses turned back likewise.
 
     Raises:
         ValueError: no frame can be lifted (the last frame's error).
@@ -51,7 +52,8 @@ def lift_upright(lifter, points: np.ndarray, weights: np.ndarray, centre: np.nda
         for angle in attempt:
             upright = screen_rotation(-angle)
             try:
-                lifted = lifter.lift((points - centre) @ upright.T, weights, height_mm=height_mm)
+                options = {} if hypotheses is None else {"hypotheses": hypotheses}
+                lifted = lifter.lift((points - centre) @ upright.T, weights, height_mm=height_mm, **options)
             except ValueError as err:  # e.g. upside down in this frame: no positive scale
                 error = err
                 continue
@@ -65,9 +67,10 @@ def lift_upright(lifter, points: np.ndarray, weights: np.ndarray, centre: np.nda
     back = screen_rotation(angle)
     c, s = np.cos(angle), np.sin(angle)
     turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # the same turn, y up
+    turned = {} if lifted.hypotheses is None else {"hypotheses": lifted.hypotheses.turned(turn, back, centre)}
     return dataclasses.replace(lifted, pose_3d=lifted.pose_3d @ turn.T,
                                projected_2d=lifted.projected_2d @ back.T + centre,
-                               translation=lifted.translation @ back.T + centre)
+                               translation=lifted.translation @ back.T + centre, **turned)
 
 
 def torso_roll(points: np.ndarray) -> float:

@@ -1,12 +1,11 @@
 """Section 5.3 for poses that each have joint weights of their own (e.g. detector confidences).
 
 Search tables (:mod:`poselift.lifting.tables`) pay off only for frames that share a weight
-pattern. Here every frame is solved on its own, a block of frames at a time:
-``A(theta) = A0 + cos(theta) A1 + sin(theta) A2``, so the weighted Gram matrix and
-``A^T W y`` of every angle are combinations of six products and three vectors per frame and
-component, and each angle then costs one small solve instead of a rebuild of the design.
-The search is the paper's: every component at every coarse angle, then the fine angles
-around the winner in its component.
+pattern. Here every frame is solved on its own: ``A(theta) = A0 + cos(theta) A1 + sin(theta) A2``,
+so the weighted Gram matrix and ``A^T W y`` of every angle are combinations of six matrices and
+three vectors per frame and component (:func:`.kernels.expansions`), and each angle then costs
+one small Cholesky solve (:func:`.kernels.individual_coarse`). The search is the paper's: every
+component at every coarse angle, then the fine angles around the winner in its component.
 
 A :class:`Guide` adds a Gaussian term on the 3D pose to eq. 4 (the combined lifter of
 :mod:`poselift.lifting.combined`). It is a quadratic form in ``z`` whose matrix is quadratic in
@@ -20,36 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Guide", "Solutions", "solve_individually"]
+from . import kernels
+from .candidates import Candidates, searched
 
-_BLOCK = 16  # frames searched together
+__all__ = ["Guide", "search_individually"]
 
-
-@dataclass(frozen=True)
-class Solutions:
-    """The chosen candidate of eq. 4 for each of n frames, in unit-spread units.
-
-    Attributes:
-        component: (n,) int, the mixture component.
-        angle: (n,) radians, the ground-plane angle (fine angles may lie past +-pi).
-        cost: (n,) eq. 4 at the optimum.
-        z: (n, J+1) the solution ``(s, s a)``.
-    """
-
-    component: np.ndarray
-    angle: np.ndarray
-    cost: np.ndarray
-    z: np.ndarray
-
-    @classmethod
-    def empty(cls, n: int, unknowns: int) -> "Solutions":
-        """Room for n frames' solutions with ``unknowns`` = J+1 entries of z each."""
-        return cls(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty((n, unknowns)))
-
-    def put(self, frames: np.ndarray, other: "Solutions") -> None:
-        """Write ``other``'s frames into the rows ``frames`` (len(frames),) of these arrays."""
-        for name in ("component", "angle", "cost", "z"):
-            getattr(self, name)[frames] = getattr(other, name)
+_BLOCK = 4096  # frames whose expansions are held at once (about 30 MB for 3 components, 17 unknowns)
 
 
 @dataclass(frozen=True)
@@ -79,89 +54,87 @@ class Guide:
         return self.weight * np.einsum("miklcp,mjklcq->mkijpq", parts, parts)
 
 
-def solve_individually(design_parts: np.ndarray, precision: np.ndarray, scale_prior: float,
-                       coarse_angles: np.ndarray, fine_offsets: np.ndarray, weights: np.ndarray,
-                       y: np.ndarray, norm: np.ndarray, guide: Guide | None = None) -> Solutions:
-    """The cheapest (component, angle) of eq. 4 for frames with weights of their own.
+def search_individually(shapes: np.ndarray, projection: np.ndarray, precision: np.ndarray, scale_prior: float,
+                        coarse_angles: np.ndarray, fine_offsets: np.ndarray, weights: np.ndarray, y: np.ndarray,
+                        norm: np.ndarray, guide: Guide | None = None, per_frame: int = 1,
+                        covariance: bool = False) -> Candidates:
+    """The cheapest (component, angle) of eq. 4 for frames with weights of their own, and with
+    ``per_frame > 1`` the cheapest other local minima too (:func:`.candidates.local_minima`).
 
     Args:
-        design_parts: (3, K, L, 2, J+1) ``A0, A1, A2`` of every component.
+        shapes: (K, J+1, L, 3) ``[mu, e]`` of every component.
+        projection: (2, 3) ``Pi E``, applied after the rotation about y.
         precision: (K, J+1) coefficient precisions (the first, for ``s``, is replaced by the
             scale prior's).
         scale_prior: weight beta of the scale prior.
         coarse_angles: (A,) radians, the coarse grid.
-        fine_offsets: (F,) radians added to the best coarse angle for the fine search.
+        fine_offsets: (F,) radians added to a coarse angle for the fine search.
         weights: (n, L) joint weights.
         y: (n, 2L) weighted-centred poses of unit spread, zero at joints of weight 0.
         norm: (n,) their weighted squared norms ``y^T W y``.
         guide: an optional 3D pose term (:class:`Guide`) for the n frames.
+        per_frame: candidates a frame.
+        covariance: also return ``G^-1`` of each candidate.
 
     Raises:
         ValueError: where no coarse candidate has ``s > 0``.
     """
-    chosen = Solutions.empty(len(y), design_parts.shape[-1])
+    components, unknowns = shapes.shape[:2]
+    order = np.roll(np.arange(unknowns), -1)  # the kernels' order: s last
+    ordered_precision = np.ascontiguousarray(precision[:, order])
+    ordered_shapes = np.ascontiguousarray(shapes[:, order].transpose(0, 2, 3, 1))  # (K, L, 3, J+1)
+    rotation = kernels.rotation_terms(projection)
+    # G(theta + pi) = G(theta) where G has no terms in cos or sin alone (kernels.individual_coarse)
+    half = len(coarse_angles) // 2
+    paired = (guide is None and len(coarse_angles) % 2 == 0 and not np.any(rotation[:, 1:3])
+              and np.allclose(coarse_angles[half:], coarse_angles[:half] + np.pi, rtol=0, atol=1e-12))
+    cos, sin = np.cos(coarse_angles), np.sin(coarse_angles)
+    chosen = Candidates.empty(len(y), per_frame, unknowns, covariance)
     for start in range(0, len(y), _BLOCK):
         block = np.arange(start, min(start + _BLOCK, len(y)))
-        w = weights[block]
-        grams, rhs = _angle_expansions(design_parts, w, y[block])  # (m, K, 3, 3, J+1, J+1), (m, K, 3, J+1)
-        guided = None if guide is None else guide.grams(block)
+        n = len(block)
+        grams = np.empty((n, components, 6, kernels.packed_size(unknowns)))
+        rhs = np.empty((n, components, 3, unknowns))
+        g00 = np.empty(grams.shape[:3])
+        w = np.ascontiguousarray(weights[block])
+        with kernels.LOCK:
+            kernels.expansions(ordered_shapes, projection, rotation, w, np.ascontiguousarray(y[block]), grams, rhs,
+                               g00)
+        if guide is not None:
+            grams += _packed(guide.grams(block), order)
         total = w.sum(axis=1)
-        coarse_cost, _ = _solve_angles(grams, rhs, coarse_angles, norm[block], total, precision, scale_prior,
-                                       guided)
-        flat_cost = coarse_cost.reshape(len(block), -1)
-        flat = np.argmin(flat_cost, axis=1)
-        rows = np.arange(len(block))
-        if not np.all(np.isfinite(flat_cost[rows, flat])):
-            raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-        best_k, best_a = np.unravel_index(flat, coarse_cost.shape[1:])
-        angles = coarse_angles[best_a][:, None] + fine_offsets  # (m, F)
-        fine_cost, fine_z = _solve_angles(grams[rows, best_k][:, None], rhs[rows, best_k][:, None], angles,
-                                          norm[block], total, precision[best_k][:, None], scale_prior,
-                                          None if guided is None else guided[rows, best_k][:, None])
-        pick = np.argmin(fine_cost[:, 0], axis=1)
-        chosen.put(block, Solutions(best_k, angles[rows, pick], fine_cost[rows, 0, pick], fine_z[rows, 0, pick]))
+        block_norm = np.ascontiguousarray(norm[block])
+
+        def coarse(keep_costs: bool, grams=grams, rhs=rhs, g00=g00, total=total, block_norm=block_norm):
+            best = np.empty(len(total), dtype=np.int64)
+            costs = np.empty((len(total) if keep_costs else 0, grams.shape[1], len(cos)))
+            with kernels.LOCK:
+                kernels.individual_coarse(grams, rhs, g00, ordered_precision, total, block_norm, scale_prior, cos,
+                                          sin, paired, costs, best)
+            return best, costs if keep_costs else None
+
+        def fine(seeds: np.ndarray, grams=grams, rhs=rhs, g00=g00, total=total, block_norm=block_norm) -> Candidates:
+            component, a = np.divmod(seeds, len(coarse_angles))
+            component[seeds < 0] = -1
+            found = Candidates.empty(len(seeds), seeds.shape[1], unknowns, False)
+            inverse = np.empty((len(seeds) if covariance else 0,) + seeds.shape[1:] + (unknowns, unknowns))
+            with kernels.LOCK:
+                kernels.individual_fine(grams, rhs, g00, ordered_precision, total, block_norm, scale_prior,
+                                        component, coarse_angles[a], fine_offsets, found.angle, found.cost,
+                                        found.z, inverse)
+            component[~np.isfinite(found.cost)] = -1
+            return Candidates(component, found.angle, found.cost, found.z, inverse if covariance else None)
+
+        chosen.put(block, searched(coarse, fine, per_frame))
     return chosen
 
 
-def _angle_expansions(design_parts: np.ndarray, w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame and component, ``A_i^T W_c A_j`` (m, K, 3, 3, J+1, J+1) and ``A_i^T W_c y``
-    (m, K, 3, J+1) for the parts A0, A1, A2 of the design (W_c: weights (m, L) with the
-    weighted centring folded in)."""
-    total = w.sum(axis=1)
-    centre = np.einsum("iklcj,ml->mikcj", design_parts, w) / total[:, None, None, None, None]
-    centred = design_parts[None] - centre[:, :, :, None]  # (m, 3, K, L, 2, J+1)
-    weighted = centred * w[:, None, None, :, None, None]
-    grams = np.einsum("miklcp,mjklcq->mkijpq", centred, weighted)
-    rhs = np.einsum("miklcp,mlc->mkip", weighted, y.reshape(len(y), -1, 2))
-    return grams, rhs
-
-
-def _solve_angles(grams, rhs, angles, norm, total, precision, scale_prior,
-                  guided=None) -> tuple[np.ndarray, np.ndarray]:
-    """Costs (m, k, A) (inf where s <= 0) and solutions z (m, k, A, J+1) of eq. 4 at the
-    angles (A,) or (m, A), from :func:`_angle_expansions` of k components whose precisions
-    are ``precision`` (k, J+1) or (m, k, J+1), plus a guide's term whose Gram expansions
-    ``guided`` are shaped like ``grams``."""
-    angles = np.broadcast_to(angles, (len(total), np.shape(angles)[-1]))
-    f = np.stack([np.ones_like(angles), np.cos(angles), np.sin(angles)], axis=-1)  # (m, A, 3)
-    m, k, _, _, j1, _ = grams.shape
-    outer = (f[..., :, None] * f[..., None, :]).reshape(m, 1, -1, 9)  # (m, 1, A, 9)
-
-    def at_angles(expansions: np.ndarray) -> np.ndarray:
-        return (outer @ expansions.reshape(m, k, 9, j1 * j1)).reshape(m, k, -1, j1, j1)
-
-    gram = at_angles(grams)
-    b = f[:, None] @ rhs  # (m, k, A, J+1)
-    # scale prior: s_k = sqrt(W / G00) (of the 2D design alone), precision beta G00, centre z_0 = (s_k, 0, ...)
-    g00 = gram[..., 0, 0]
-    expected = np.sqrt(total[:, None, None] / g00)
-    diagonal = np.broadcast_to(precision[..., None, :], gram.shape[:-1]).copy()
-    diagonal[..., 0] = scale_prior * g00
-    gram = gram + diagonal[..., None] * np.eye(j1)
-    if guided is not None:
-        gram = gram + at_angles(guided)
-    b[..., 0] += scale_prior * g00 * expected
-    solution = np.linalg.solve(gram, b[..., None])[..., 0]
-    costs = norm[:, None, None] + scale_prior * total[:, None, None] - np.sum(b * solution, axis=-1)
-    costs[solution[..., 0] <= 0] = np.inf
-    return costs, solution
+def _packed(expansions: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """(..., 6, P) the packed lower triangles, in the kernels' ``order``, of the six symmetric
+    matrices ``S_ij`` (i <= j) of (..., 3, 3, J+1, J+1) expansions ``D_i^T D_j`` (as
+    :func:`.kernels.expansions` lays them out)."""
+    rows, cols = np.tril_indices(len(order))
+    pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+    ordered = expansions[..., order[:, None], order]
+    return np.stack([ordered[..., i, j, rows, cols] + (ordered[..., j, i, rows, cols] if i != j else 0.0)
+                     for i, j in pairs], axis=-2)

@@ -42,6 +42,8 @@ class LearnedLift:
         translation: (..., 2) pixels added after projection.
         residual: (...) weighted squared 2D error of the projection, pixels^2.
         projected_2d: (..., 17, 2) the pose projected into the image, pixels.
+        hypotheses: always None: one pose, no uncertainty (as
+            :attr:`poselift.lifting.Lifted.hypotheses` without them).
     """
 
     pose_3d: np.ndarray
@@ -49,6 +51,7 @@ class LearnedLift:
     translation: np.ndarray
     residual: np.ndarray
     projected_2d: np.ndarray
+    hypotheses: None = None
 
     @property
     def cost(self) -> np.ndarray:

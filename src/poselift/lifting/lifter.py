@@ -35,9 +35,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import WEAK_PERSPECTIVE, rotate_about_up, wrap_angle
+from ..geometry import WEAK_PERSPECTIVE, rotate_about_up
 from ..prior.model import PosePrior
-from .individual import Guide, Solutions, solve_individually
+from . import kernels
+from .candidates import Candidates
+from .fit import PoseFit
+from .hypotheses import CALIBRATIONS, SEEDS_PER_HYPOTHESIS, Hypotheses, hypotheses_of
+from .individual import Guide, search_individually
 from .tables import Bank, SearchTables, search_tables, solve_matrices
 
 __all__ = ["DEFAULT_ANGLES", "REFINE_STEPS", "DEFAULT_REGULARIZATION", "SCALE_PRIOR", "DEFAULT_GUIDE_WEIGHT",
@@ -67,36 +71,23 @@ MAX_COORDINATE_PX = 1e6
 
 _PATTERN_CACHE = 16  # weight patterns whose search tables a Lifter keeps (about 6 MB each)
 _MANY_PATTERNS = 16  # more distinct weight patterns than this: solve each frame on its own
-_TABLES_MIN_FRAMES = 64  # fewer frames with a new weight pattern: solve them on their own (tables for
-# 3 components x 800 grid angles take about 0.15 s to build, a frame solved on its own about 2 ms)
+_TABLES_MIN_FRAMES = 1024  # fewer frames with a new weight pattern: solve them on their own (tables for
+# 3 components x 800 grid angles take about 0.12 s to build, a frame solved on its own 40-65 us: measured)
 
 
 @dataclass(frozen=True)
-class Lifted:
-    """The result of lifting a batch of 2D poses; every field has the batch shape ``(...)`` first.
+class Lifted(PoseFit):
+    """The result of lifting a batch of 2D poses: the fit of each (:class:`~poselift.lifting.fit.PoseFit`,
+    every field with the batch shape ``(...)`` first), and
 
     Attributes:
-        pose_3d: (..., L, 3) millimetres, relative to the root joint, in the prior's frame
-            (y up, z towards the camera) turned by ``angle``: as the camera sees the body.
-        angle: (...) ground-plane rotation in radians, in [-pi, pi).
-        scale: (...) pixels per model unit (the ``s`` of eq. 4).
-        translation: (..., 2) pixels added after projection.
-        coefficients: (..., J) basis coefficients ``a`` of the chosen component.
-        component: (...) index of the mixture component chosen.
-        residual: (...) weighted squared 2D error of the fit, pixels^2.
-        cost: (...) eq. 4 at the optimum (residual plus prior term), pixels^2.
-        projected_2d: (..., L, 2) eq. 5: the 3D pose projected back into the image, pixels.
+        hypotheses: several 3D poses that explain the 2D, with their probabilities and the
+            per-joint uncertainty (:class:`~poselift.lifting.hypotheses.Hypotheses`), where
+            :meth:`Lifter.lift` was asked for them (None otherwise); the fit is then the
+            most probable one's.
     """
 
-    pose_3d: np.ndarray
-    angle: np.ndarray
-    scale: np.ndarray
-    translation: np.ndarray
-    coefficients: np.ndarray
-    component: np.ndarray
-    residual: np.ndarray
-    cost: np.ndarray
-    projected_2d: np.ndarray
+    hypotheses: Hypotheses | None = None
 
 
 class Lifter:
@@ -176,11 +167,11 @@ class Lifter:
         design = self._design(np.asarray(angles, dtype=np.float64))
         return solve_matrices(design, weights, self._precision[:, None], self.scale_prior)
 
-    def _solve_individually(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray,
-                            guide: Guide | None = None) -> Solutions:
-        """Frames (n,) with weights (n, L) of their own: :func:`~poselift.lifting.individual.solve_individually`."""
-        return solve_individually(self._design_parts, self._precision, self.scale_prior, self.angles,
-                                  self.fine_offsets(), w, y, norm, guide)
+    def _search_individually(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray, guide: Guide | None = None,
+                             per_frame: int = 1, covariance: bool = False) -> Candidates:
+        """Frames (n,) with weights (n, L) of their own: :func:`~poselift.lifting.individual.search_individually`."""
+        return search_individually(self._shapes, self.projection, self._precision, self.scale_prior, self.angles,
+                                   self.fine_offsets(), w, y, norm, guide, per_frame, covariance)
 
     def _guide(self, guide_mm: np.ndarray, n: int, weight: float) -> Guide:
         """The :class:`~poselift.lifting.individual.Guide` of (..., L, 3) mm view-frame poses for n frames."""
@@ -211,25 +202,26 @@ class Lifter:
             self._tables.popitem(last=False)
         return tables
 
-    def _search(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray, uniform: bool) -> Solutions:
+    def _search(self, w: np.ndarray, y: np.ndarray, norm: np.ndarray, uniform: bool, per_frame: int = 1,
+                covariance: bool = False) -> Candidates:
         """The cheapest candidates of eq. 4 for frames (n,) with weights (n, L) (all ones where
-        ``uniform``): by the tables of each weight pattern, or frame by frame where patterns are
-        many or a new pattern has few frames."""
+        ``uniform``), ``per_frame`` a frame: by the tables of each weight pattern, or frame by
+        frame where patterns are many or a new pattern has few frames."""
         if uniform:
             patterns, inverse = w[:1], np.zeros(len(w), dtype=np.int64)
         else:
             patterns, inverse = _weight_patterns(w)
         if len(patterns) > _MANY_PATTERNS:  # e.g. confidences: every frame its own weights
-            return self._solve_individually(w, y, norm)
-        chosen = Solutions.empty(len(w), self._shapes.shape[1])
+            return self._search_individually(w, y, norm, None, per_frame, covariance)
+        chosen = Candidates.empty(len(w), per_frame, self._shapes.shape[1], covariance)
         for p, pattern in enumerate(patterns):
             frames = np.flatnonzero(inverse.ravel() == p)
             if len(frames) < _TABLES_MIN_FRAMES and pattern.tobytes() not in self._tables:
                 # building tables costs more than solving a few frames on their own
-                chosen.put(frames, self._solve_individually(w[frames], y[frames], norm[frames]))
-            else:
-                k, index, cost, z = self._tables_for(pattern).search(y[frames], norm[frames])
-                chosen.put(frames, Solutions(k, self._grid[index], cost, z))
+                chosen.put(frames, self._search_individually(w[frames], y[frames], norm[frames], None, per_frame,
+                                                             covariance))
+                continue
+            chosen.put(frames, self._tables_for(pattern).search(y[frames], norm[frames], per_frame, covariance))
         return chosen
 
     # ---- lifting ----------------------------------------------------------------------
@@ -241,7 +233,7 @@ class Lifter:
 
     def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
              height_mm: float | None = None, guide: np.ndarray | None = None,
-             guide_weight: float = DEFAULT_GUIDE_WEIGHT) -> Lifted:
+             guide_weight: float = DEFAULT_GUIDE_WEIGHT, hypotheses: int | None = None) -> Lifted:
         """Lift (..., L, 2) pixel joints; ``weights`` (..., L) in [0, 1], 0 = missing.
 
         Joints with weight 0 may hold NaN; the prior fills them in. The 3D pose is in
@@ -255,61 +247,69 @@ class Lifter:
                 ``guide_weight`` times the pose's squared 3D distance from it (both centred;
                 :class:`~poselift.lifting.individual.Guide`): the answer still explains the 2D
                 under the prior, and the guide settles what the 2D leaves open. Every frame is
-                then solved on its own (about 2 ms each).
+                then solved on its own.
             guide_weight: the 3D term's weight (:data:`DEFAULT_GUIDE_WEIGHT`).
+            hypotheses: also return up to this many distinct local minima of eq. 4 with their
+                probabilities, and the per-joint uncertainty (:mod:`~poselift.lifting.hypotheses`).
+                With 1, the answer is the one without it.
 
         Raises:
             ValueError: wrong shape, NaN at a weighted joint, negative weights, fewer than
                 :data:`MIN_VISIBLE_JOINTS` weighted joints, or all points equal; guide poses of
-                another shape or not finite.
+                another shape or not finite; ``hypotheses`` below 1.
         """
+        if hypotheses is not None and (isinstance(hypotheses, bool) or not isinstance(hypotheses, (int, np.integer))
+                                       or hypotheses < 1):
+            raise ValueError(f"hypotheses must be a whole number of at least 1, got {hypotheses!r}")
         points, w, batch = checked_poses(points_2d, weights, self.prior.joint_set.name, self._num_joints)
         n = len(points)
-        total = w.sum(axis=1)
-        hidden = w == 0
-        if hidden.any():
-            points = np.where(hidden[..., None], 0.0, points)  # they may hold NaN
-        centre = np.einsum("nl,nlc->nc", w, points) / total[:, None]
-        centred = points - centre[:, None]
-        centred[hidden] = 0.0
-        spread = np.sqrt(np.einsum("nl,nlc->n", w, centred**2) / total)  # > 0: checked by pose_problems
-        y = (centred / spread[:, None, None]).reshape(n, -1)  # unit spread: scale-free costs
-        norm = np.einsum("nl,nl->n", np.repeat(w, 2, axis=1), y * y)
+        y, norm, spread = np.empty((n, 2 * self._num_joints)), np.empty(n), np.empty(n)
+        with kernels.LOCK:  # unit spread (> 0: checked by pose_problems): scale-free costs
+            kernels.normalised(points, w, y, norm, np.empty((n, 2)), spread)
 
+        per_frame = 1 if hypotheses in (None, 1) else SEEDS_PER_HYPOTHESIS * hypotheses
+        covariance = hypotheses is not None
         if guide is not None:
-            chosen = self._solve_individually(w, y, norm, self._guide(guide, n, guide_weight))
+            found = self._search_individually(w, y, norm, self._guide(guide, n, guide_weight), per_frame, covariance)
         else:
-            chosen = self._search(w, y, norm, uniform=weights is None)
-        component, cost, z = chosen.component, chosen.cost, chosen.z
-        angle = wrap_angle(chosen.angle)  # fine angles past +-pi
-        scale_unit = z[:, 0]
-        coefficients = z[:, 1:] / scale_unit[:, None]
-        shape = self.prior.means[component]
-        for k in np.unique(component):
-            chosen = component == k
-            shape[chosen] += np.tensordot(coefficients[chosen], self.prior.bases[k], axes=1)
-        rotated = rotate_about_up(shape, angle)
-        scale = scale_unit * spread
-        projected = scale[:, None, None] * (rotated @ self.projection.T)
-        translation = centre - np.einsum("nl,nlc->nc", w, projected) / total[:, None]
-        projected += translation[:, None]
-        residual = np.einsum("nl,nlc->n", w, (points - projected) ** 2)
-        return Lifted(
-            pose_3d=self.prior.to_millimetres(rotated, height_mm).reshape(batch + rotated.shape[1:]),
-            angle=angle.reshape(batch),
-            scale=scale.reshape(batch),
-            translation=translation.reshape(batch + (2,)),
-            coefficients=coefficients.reshape(batch + coefficients.shape[1:]),
-            component=component.reshape(batch),
-            residual=residual.reshape(batch),
-            cost=(cost * spread**2).reshape(batch),
-            projected_2d=projected.reshape(batch + projected.shape[1:]),
-        )
+            found = self._search(w, y, norm, weights is None, per_frame, covariance)
+        frames = np.repeat(np.arange(n), per_frame)
+        valid = found.component.ravel() >= 0
+        fits = self._fits(found.component.ravel()[valid], found.angle.ravel()[valid],
+                          found.z.reshape(-1, found.z.shape[-1])[valid], frames[valid], points, w, spread, height_mm)
+        fits["cost"] = found.cost.ravel()[valid] * spread[frames[valid]] ** 2
+        if hypotheses is None:  # one candidate a frame, every one valid
+            return Lifted(**{name: value.reshape(batch + value.shape[1:]) for name, value in fits.items()})
+        slots = np.full(n * per_frame, -1)
+        slots[valid] = np.arange(np.count_nonzero(valid))
+        several = hypotheses_of({name: _spread_out(value, slots) for name, value in fits.items()}, found,
+                                self.prior, self.prior.millimetres_per_unit(height_mm), hypotheses,
+                                CALIBRATIONS["prior" if guide is None else "guided"])
+        top = {name: getattr(several, name)[:, 0] for name in fits}
+        return Lifted(**{name: value.reshape(batch + value.shape[1:]) for name, value in top.items()},
+                      hypotheses=several.reshaped(batch))
+
+    def _fits(self, component: np.ndarray, angle: np.ndarray, z: np.ndarray, frames: np.ndarray, points: np.ndarray,
+              w: np.ndarray, spread: np.ndarray, height_mm: float | None) -> dict[str, np.ndarray]:
+        """The :class:`Lifted` fields but ``cost`` of m solved candidates (component (m,), angle
+        (m,), z (m, J+1) in unit-spread units) of the frames (m,) of (n, L, 2) pixel points with
+        (n, L) weights whose weighted spread is (n,)."""
+        m, (num_basis, num_joints) = len(component), self.prior.bases.shape[1:3]
+        angle = np.array(angle, dtype=np.float64)  # wrapped into [-pi, pi) by the kernel
+        fits = {"pose_3d": np.empty((m, num_joints, 3)), "scale": np.empty(m), "translation": np.empty((m, 2)),
+                "coefficients": np.empty((m, num_basis)), "residual": np.empty(m),
+                "projected_2d": np.empty((m, num_joints, 2))}
+        with kernels.LOCK:
+            kernels.answers(component, angle, np.ascontiguousarray(z), frames, points, w, spread, self.prior.means,
+                            self.prior.bases, self.projection, self.prior.millimetres_per_unit(height_mm),
+                            self.prior.joint_set.parents.index(-1), *fits.values())
+        return {"angle": angle, "component": component, **fits}
+
 
     def lift_perspective(self, points_2d: np.ndarray, focal_px: float, principal_px: np.ndarray,
                          weights: np.ndarray | None = None, iterations: int = 1,
                          height_mm: float | None = None, guide: np.ndarray | None = None,
-                         guide_weight: float = DEFAULT_GUIDE_WEIGHT) -> Lifted:
+                         guide_weight: float = DEFAULT_GUIDE_WEIGHT, hypotheses: int | None = None) -> Lifted:
         """Lift points seen by a pinhole camera of known focal length (not in the paper).
 
         Weak perspective puts every joint at one depth. Here the first lift's depths (from
@@ -320,7 +320,8 @@ class Lifter:
         than 0.2 mm.
 
         Args:
-            points_2d, weights, height_mm, guide, guide_weight: as for :meth:`lift`.
+            points_2d, weights, height_mm, guide, guide_weight, hypotheses: as for :meth:`lift`
+                (hypotheses from the last lift).
             focal_px: focal length in pixels.
             principal_px: (2,) principal point in pixels.
             iterations: corrections after the first lift.
@@ -329,18 +330,27 @@ class Lifter:
             raise ValueError(f"focal length must be positive, got {focal_px}")
         principal = np.asarray(principal_px, dtype=np.float64).reshape(2)
         points = np.asarray(points_2d, dtype=np.float64)
-        lifted = self.lift(points, weights, height_mm, guide, guide_weight)
         w = np.ones(points.shape[:-1]) if weights is None else np.broadcast_to(weights, points.shape[:-1])
+        corrected = points
         for _ in range(iterations):
+            lifted = self.lift(corrected, weights, height_mm, guide, guide_weight)
             toward_camera = (lifted.pose_3d @ self.camera_rotation.T)[..., 2]  # view axes: z to the camera
             centroid = np.sum(w * toward_camera, axis=-1, keepdims=True) / np.sum(w, axis=-1, keepdims=True)
             reference = focal_px * self.prior.millimetres_per_unit(height_mm) / lifted.scale
             ratio = 1.0 - (toward_camera - centroid) / reference[..., None]  # depth_j / reference depth
             if np.any(ratio <= 0):
                 raise ValueError("a lifted joint lies behind the camera; is the focal length right?")
-            lifted = self.lift(principal + (points - principal) * ratio[..., None], weights, height_mm, guide,
-                               guide_weight)
-        return lifted
+            corrected = principal + (points - principal) * ratio[..., None]
+        return self.lift(corrected, weights, height_mm, guide, guide_weight, hypotheses)
+
+
+def _spread_out(values: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """(N, ...) values at the rows ``slots`` (N,) of ``values`` (m, ...), NaN (or -1 for
+    integers) where a slot is -1."""
+    empty = -1 if np.issubdtype(values.dtype, np.integer) else np.nan
+    out = np.full((len(slots),) + values.shape[1:], empty, dtype=values.dtype)
+    out[slots >= 0] = values[slots[slots >= 0]]
+    return out
 
 
 def checked_poses(points_2d, weights, joint_set_name: str, num_joints: int,
@@ -386,30 +396,18 @@ def pose_problems(points: np.ndarray, weights: np.ndarray, min_visible: int = MI
     A pose needs ``min_visible`` joints of non-zero weight, finite coordinates of at most
     :data:`MAX_COORDINATE_PX` at those joints, and those joints not all at one point.
     """
-    weighted = weights > 0
-    finite = np.isfinite(points).all(axis=-1)
-    not_finite = (weighted & ~finite).any(axis=1)
-    too_far = (weighted & finite & (np.abs(np.nan_to_num(points)) > MAX_COORDINATE_PX).any(axis=-1)).any(axis=1)
-    visible = np.count_nonzero(weighted, axis=1)
-    usable = np.where(weighted[..., None] & finite[..., None], points, 0.0)
-    total = np.maximum(weights.sum(axis=1), 1e-300)
-    with np.errstate(over="ignore", invalid="ignore"):  # coordinates near 1e300: refused as too far below
-        centre = np.einsum("nl,nlc->nc", weights, usable) / total[:, None]
-        spread = np.sqrt(np.einsum("nl,nlc->n", weights, (usable - centre[:, None]) ** 2 * weighted[..., None])
-                         / total)
-    at_one_point = ~(spread > 1e-9 * (1 + np.abs(centre).max(axis=1)))
-    problems: list[str | None] = []
-    for i in range(len(points)):
-        if not_finite[i]:
-            problems.append("points hold NaN or infinite values at joints with non-zero weight")
-        elif too_far[i]:
-            problems.append(f"a coordinate lies beyond {MAX_COORDINATE_PX:.0e} pixels")
-        elif visible[i] < min_visible:
-            problems.append(f"{visible[i]} joints have a non-zero weight; at least {min_visible} are needed")
-        elif at_one_point[i]:
-            problems.append("cannot lift a pose whose weighted joints all lie at one point")
-        else:
-            problems.append(None)
+    codes, visible = np.empty(len(points), dtype=np.int8), np.empty(len(points), dtype=np.int64)
+    with kernels.LOCK:
+        kernels.problem_codes(np.ascontiguousarray(points, dtype=np.float64),
+                              np.ascontiguousarray(weights, dtype=np.float64), min_visible, MAX_COORDINATE_PX, codes,
+                              visible)
+    messages = {kernels.PROBLEM_NOT_FINITE: "points hold NaN or infinite values at joints with non-zero weight",
+                kernels.PROBLEM_TOO_FAR: f"a coordinate lies beyond {MAX_COORDINATE_PX:.0e} pixels",
+                kernels.PROBLEM_ONE_POINT: "cannot lift a pose whose weighted joints all lie at one point"}
+    problems: list[str | None] = [None] * len(points)
+    for i in np.flatnonzero(codes):
+        problems[i] = (f"{visible[i]} joints have a non-zero weight; at least {min_visible} are needed"
+                       if codes[i] == kernels.PROBLEM_TOO_FEW else messages[int(codes[i])])
     return problems
 
 

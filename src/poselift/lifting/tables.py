@@ -21,13 +21,10 @@ does, every component at every coarse angle, then the fine angles around the win
   frame's projections of its products ``u_i u_j``: for 3 components x 100 angles, two float32
   matrix products of about 64,000 multiply-adds a frame instead of the 190,000 of one
   product per candidate.
-* The ranking's winner is checked exactly for ``s > 0``; every candidate within
-  :data:`_TIE_MARGIN` of it (ties the approximation cannot separate) is solved exactly in
-  float64, and all of them where the winner has ``s <= 0``. So every choice is the float64
-  one.
-* Where many frames share a coarse winner (:data:`_GROUP_MIN_FRAMES`), they share the fine
-  angles' ``G^-1`` too, and their fine angles are solved exactly together with a few
-  matrix products instead.
+* A compiled kernel (:func:`.kernels.shared_search`) then takes each frame's winner, checks
+  it exactly for ``s > 0``, and solves exactly in float64 every candidate within
+  :data:`_TIE_MARGIN` of it (ties the approximation cannot separate), all of them where the
+  winner has ``s <= 0``; the fine angles likewise. So every choice is the float64 one.
 """
 
 from __future__ import annotations
@@ -36,10 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
+from .candidates import Candidates, local_minima
+
 __all__ = ["Bank", "SearchTables", "ridge_systems", "solve_matrices", "search_tables"]
 
-_CHUNK = 512  # frames per block of the approximate search: its products stay in cache
-_GROUP_MIN_FRAMES = 24  # frames sharing a coarse winner, from which their fine angles are solved together
+_CHUNK = 8192  # frames per block of the search: bounds its memory (about 20 MB) yet calls the kernels rarely
 _LOW_RANK_ERROR = 1e-6  # largest error of a truncated quadratic form, relative to |(u, 1)|^2
 _TIE_MARGIN = 1e-5  # candidates within this (relative to |(u, 1)|^2) of the best are solved exactly
 # ten times the approximation's largest error measured (float32 and truncation together: 1.03e-6
@@ -124,178 +123,90 @@ class SearchTables:
     of which every ``coarse_step``-th is a coarse one (A = G / coarse_step of them).
 
     Exact (float64):
-        parts: (2L, 3K(J+1)) ``W A_i`` for i = 0, 1, 2 (``v_i = A_i^T W y``), columns
-            ordered (i, k, j).
-        terms: (G, 3) ``(1, cos, sin)`` of the grid's angles: ``v = sum_i terms_i v_i + P z_0``.
-        gram_inverse: (K, G, J+1, J+1); scale_rows: (K, G, J+1) its first rows (``s = row . v``).
-        shift, constant: (K, G) (see :class:`RidgeSystems`).
+        angles: (G,) the grid's angles in radians.
+        parts: (2L, 3, K, J+1) ``W A_i`` for i = 0, 1, 2 (``v_i = A_i^T W y``).
+        gram_inverse: (K, G, J+1, J+1) ``G^-1``.
+        coarse_terms: (A, 3) ``(1, cos, sin)`` of the coarse angles: ``v = sum_i terms_i v_i + P z_0``;
+        coarse_shift, coarse_constant: (K, A) (see :class:`RidgeSystems`).
+        fine_terms (E, 3), fine_shift, fine_constant (K, E) and fine_factor (K, E, P): the
+            same for every grid angle, and the upper triangles of ``R^T`` (``G^-1 = R R^T``,
+            R lower triangular) row by row, in E = G + 2 coarse_step columns: column e is
+            grid angle ``(e - coarse_step) mod G``, so that the fine angles around any
+            coarse one are adjacent columns.
     Approximate (float32; see the module text):
-        basis: (2L, d) orthonormal coordinates of the subspace ``y`` lives in (float64).
+        basis: (d, 2L) orthonormal coordinates (rows) of the subspace ``y`` lives in.
         factors: (K r, P) with P = (d+1)(d+2)/2: each component's r directions in the space
             of the products ``u_i u_j`` (upper triangle, row by row, ``u_d = 1``).
-        loadings: (K, G, r): each angle's quadratic form along those directions;
-            coarse_loadings: (K, r, A) the coarse angles' (a copy laid out for the search).
-        constant32: (K, G) ``constant`` in float32; coarse_constant: (K A,) at the coarse angles.
+        coarse_loadings: (K, A, r): each coarse angle's quadratic form along those directions;
+        fine_loadings (K, E, r), fine_constant32 (K, E): every grid angle's, in the fine
+        tables' columns.
     """
 
-    grid: int
+    angles: np.ndarray
     coarse_step: int
     parts: np.ndarray
-    terms: np.ndarray
     gram_inverse: np.ndarray
-    scale_rows: np.ndarray
-    shift: np.ndarray
-    constant: np.ndarray
+    coarse_terms: np.ndarray
+    coarse_shift: np.ndarray
+    coarse_constant: np.ndarray
     basis: np.ndarray
     factors: np.ndarray
-    loadings: np.ndarray
     coarse_loadings: np.ndarray
-    constant32: np.ndarray
-    coarse_constant: np.ndarray
+    fine_loadings: np.ndarray
+    fine_constant32: np.ndarray
+    fine_terms: np.ndarray
+    fine_shift: np.ndarray
+    fine_constant: np.ndarray
+    fine_factor: np.ndarray
 
-    # ---- the search ------------------------------------------------------------------
-    def search(self, y: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, ...]:
+    def search(self, y: np.ndarray, norm: np.ndarray, per_frame: int = 1, covariance: bool = False) -> Candidates:
         """The cheapest grid point of eq. 4 for (n, 2L) weighted-centred poses, searched as
         section 5.3 does: every component at every coarse angle, then the
-        ``2 coarse_step - 1`` grid angles around the winner in its component.
+        ``2 coarse_step - 1`` grid angles around the winner in its component; with
+        ``per_frame > 1``, around other local minima too (:func:`.candidates.local_minima`).
 
         Args:
             y: (n, 2L) poses, weighted-centred, zero at joints of weight 0.
             norm: (n,) their weighted squared norms ``y^T W y``.
-
-        Returns:
-            component (n,), grid index (n,) of the angle, cost (n,) of eq. 4 (unit-spread
-            units) and z (n, J+1) = (s, s a).
+            per_frame: candidates a frame.
+            covariance: also return each candidate's ``G^-1``.
 
         Raises:
             ValueError: where no coarse candidate has ``s > 0``.
         """
-        n = len(y)
-        v = (y @ self.parts).reshape(n, 3, len(self.constant), -1)  # exact products, all components
-        scale = np.einsum("nx,nx->n", y, y) + 1.0  # |(u, 1)|^2: what approximation errors scale with
-        projections = np.empty(self.coarse_loadings.shape[:2] + (n,), dtype=np.float32)  # (K, r, n)
-        winner = np.empty(n, dtype=np.int64)
-        for start in range(0, n, _CHUNK):
-            block = slice(start, start + _CHUNK)
-            projections[..., block] = self._projections(y[block])
-            winner[block] = self._coarse_winners(np.arange(start, min(start + _CHUNK, n)), projections[..., block],
-                                                 v, norm, scale)
-        flat = np.empty(n, dtype=np.int64)
-        cost = np.empty(n)
-        z = np.empty((n, self.gram_inverse.shape[-1]))
-        order = np.argsort(winner, kind="stable")
-        groups = np.split(order, np.flatnonzero(np.diff(winner[order])) + 1)
-        for members in (group for group in groups if len(group) >= _GROUP_MIN_FRAMES):
-            flat[members], cost[members], z[members] = self._fine_together(members, winner[members[0]], v, norm)
-        few = [group for group in groups if len(group) < _GROUP_MIN_FRAMES]
-        few = np.concatenate(few) if few else np.empty(0, dtype=np.int64)
-        for start in range(0, len(few), _CHUNK):
-            frames = few[start:start + _CHUNK]
-            flat[frames] = self._fine_ranked(frames, winner[frames], projections[..., frames], v, norm, scale)
-            cost[frames], z[frames] = self._solve(frames, flat[frames], v, norm)
-        component, index = np.divmod(flat, self.grid)
-        return component, index, cost, z
-
-    def _coarse_winners(self, frames, projections, v, norm, scale) -> np.ndarray:
-        """(m,) flat grid points ``k G + g`` of the cheapest coarse candidates of frames, from
-        their (K, r, m) projections."""
-        forms = np.matmul(projections.transpose(0, 2, 1), self.coarse_loadings)  # (K, m, A)
-        approx = self.coarse_constant - forms.transpose(1, 0, 2).reshape(len(frames), -1)
-        coarse = np.arange(0, self.grid, self.coarse_step)
-        candidates = (np.arange(len(self.constant))[:, None] * self.grid + coarse).reshape(1, -1)
-        return self._resolve(frames, approx, np.broadcast_to(candidates, approx.shape), v, norm, scale)
-
-    def _fine_angles(self, coarse: np.ndarray) -> np.ndarray:
-        """(..., F) grid indices of the fine angles around grid indices (...)."""
-        return (coarse[..., None] + np.arange(-self.coarse_step + 1, self.coarse_step)) % self.grid
-
-    def _fine_ranked(self, frames, winner, projections, v, norm, scale) -> np.ndarray:
-        """(m,) flat grid points of the cheapest fine angles around frames' coarse winners
-        (m,), ranked from their (K, r, m) projections and resolved exactly."""
-        k, g = np.divmod(winner, self.grid)
-        fine = self._fine_angles(g)  # (m, F)
-        forms = self.loadings[k[:, None], fine] @ projections[k, :, np.arange(len(frames))][:, :, None]
-        approx = self.constant32[k[:, None], fine] - forms[..., 0]
-        return self._resolve(frames, approx, k[:, None] * self.grid + fine, v, norm, scale)
-
-    def _fine_together(self, members, winner, v, norm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat grid points (m,), costs (m,) and z (m, J+1) of the cheapest fine angles of
-        frames that share the coarse winner ``winner``, all solved exactly."""
-        k, g = np.divmod(winner, self.grid)
-        fine = self._fine_angles(g)
-        parts = v[members, :, k].transpose(1, 2, 0).reshape(3, -1)  # (3, (J+1) m)
-        vector = (self.terms[fine] @ parts).reshape(len(fine), -1, len(members))  # (F, J+1, m)
-        vector[:, 0] += self.shift[k, fine, None]
-        solutions = self.gram_inverse[k, fine] @ vector  # (F, J+1, m)
-        costs = norm[members] + self.constant[k, fine, None] - (vector * solutions).sum(axis=1)  # (F, m)
-        costs[~(solutions[:, 0] > 0)] = np.inf
-        pick = np.argmin(costs, axis=0)
-        rows = np.arange(len(members))
-        return k * self.grid + fine[pick], costs[pick, rows], solutions[pick, :, rows]
-
-    def _projections(self, y: np.ndarray) -> np.ndarray:
-        """(K, r, m) projections of the products of ``(u, 1)`` for (m, 2L) poses."""
-        d = self.basis.shape[1] + 1
-        u = np.empty((d, len(y)), dtype=np.float32)
-        u[:-1] = (y @ self.basis).T
-        u[-1] = 1.0
-        products = np.empty((d * (d + 1) // 2, len(y)), dtype=np.float32)
-        start = 0
-        for i in range(d):  # the upper triangle of u u^T, row by row
-            np.multiply(u[i], u[i:], out=products[start:start + d - i])
-            start += d - i
-        return (self.factors @ products).reshape(len(self.loadings), -1, len(y))
-
-    def _resolve(self, frames, approx, candidates, v, norm, scale) -> np.ndarray:
-        """The exact winner among each frame's candidates, from approximate costs.
-
-        Args:
-            frames: (m,) rows of ``v``, ``norm`` and ``scale``.
-            approx: (m, C) approximate costs (less the frames' norms) of the candidates.
-            candidates: (m, C) flat grid points ``k * G + g``, in the order ties go by.
-            v: (n, 3, K, J+1) exact products of all frames.
-
-        Returns:
-            (m,) the winners' flat grid points.
-
-        Raises:
-            ValueError: where no candidate has ``s > 0``.
-        """
-        rows = np.arange(len(frames))
-        first = np.argmin(approx, axis=1)
-        close = approx <= (approx[rows, first] + (_TIE_MARGIN * scale[frames]).astype(np.float32))[:, None]
-        k, g = np.divmod(candidates[rows, first], self.grid)
-        valid = np.einsum("mj,mj->m", self.scale_rows[k, g], self._combined(frames, k, g, v)) > 0  # s > 0
-        # solve exactly every candidate within the margin where the winner holds (no other can
-        # beat it), all of them where the approximation's winner has s <= 0
-        redo = np.flatnonzero((np.count_nonzero(close, axis=1) > 1) | ~valid)
-        if len(redo):
-            close[redo[~valid[redo]]] = True
-            pair_row, pair_col = np.nonzero(close[redo])
-            table = np.full((len(redo), approx.shape[1]), np.inf)
-            table[pair_row, pair_col], _ = self._solve(frames[redo[pair_row]], candidates[redo[pair_row], pair_col],
-                                                       v, norm)
-            first[redo] = np.argmin(table, axis=1)  # the first of equal costs, in the candidates' order
-            if not np.all(np.isfinite(table[np.arange(len(redo)), first[redo]])):
+        components, grid, unknowns = self.gram_inverse.shape[:3]
+        points = np.full((len(y), per_frame), -1)  # flat grid points k G + g
+        cost = np.full((len(y), per_frame), np.inf)
+        z = np.zeros((len(y), per_frame, unknowns))
+        fine = (self.fine_loadings, self.fine_constant32, self.fine_factor, self.fine_terms, self.fine_shift,
+                self.fine_constant, self.coarse_step, _TIE_MARGIN)
+        for start in range(0, len(y), _CHUNK):
+            chunk = slice(start, start + _CHUNK)
+            poses, norms = np.ascontiguousarray(y[chunk]), np.ascontiguousarray(norm[chunk])
+            m = len(poses)
+            costs = np.empty((m if per_frame > 1 else 0,) + self.coarse_constant.shape)
+            winners = np.empty(m, dtype=np.int64)
+            projections = np.empty((m, components, self.fine_loadings.shape[-1]), dtype=np.float32)
+            v = np.empty((m, 3, components, unknowns))
+            found = (np.empty(m, dtype=np.int64), np.empty(m), np.empty((m, unknowns)))
+            with kernels.LOCK:
+                kernels.shared_search(poses, norms, self.basis, self.factors, self.coarse_loadings, self.gram_inverse,
+                                      self.coarse_terms, self.coarse_shift, self.coarse_constant, self.parts, *fine,
+                                      costs, winners, projections, v, *found)
+            if np.any(winners < 0):
                 raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-        return candidates[rows, first]
-
-    def _combined(self, frames, k, g, v) -> np.ndarray:
-        """(m, J+1) ``v = A(theta)^T W y + P z_0`` of frames at components k and grid angles g."""
-        parts = v[frames, :, k]  # (m, 3, J+1)
-        vector = np.einsum("mi,mij->mj", self.terms[g], parts)
-        vector[:, 0] += self.shift[k, g]
-        return vector
-
-    def _solve(self, frames, flat, v, norm) -> tuple[np.ndarray, np.ndarray]:
-        """Exact costs (m,) (``inf`` where ``s <= 0``) and solutions z (m, J+1) of frames at
-        flat grid points."""
-        k, g = np.divmod(flat, self.grid)
-        vector = self._combined(frames, k, g, v)
-        z = (self.gram_inverse[k, g] @ vector[:, :, None])[..., 0]
-        cost = norm[frames] + self.constant[k, g] - np.einsum("mi,mi->m", vector, z)
-        cost[~(z[:, 0] > 0)] = np.inf
-        return cost, z
+            if per_frame == 1:
+                points[chunk, 0], cost[chunk, 0], z[chunk, 0] = found
+                continue
+            found = (np.empty((m, per_frame), dtype=np.int64), np.empty((m, per_frame)),
+                     np.empty((m, per_frame, unknowns)))
+            with kernels.LOCK:
+                kernels.shared_fine(poses, norms, projections, v, *fine, local_minima(winners, costs, per_frame),
+                                    *found)
+            points[chunk], cost[chunk], z[chunk] = found
+        component, g = np.divmod(points, grid)
+        component[points < 0] = -1
+        return Candidates(component, self.angles[g], cost, z, self.gram_inverse[component, g] if covariance else None)
 
 
 def search_tables(design_parts: np.ndarray, angles: np.ndarray, coarse_step: int, weights: np.ndarray,
@@ -316,16 +227,24 @@ def search_tables(design_parts: np.ndarray, angles: np.ndarray, coarse_step: int
     gram_inverse = np.linalg.inv(systems.gram)
     gram_inverse = (gram_inverse + np.swapaxes(gram_inverse, -1, -2)) / 2
     basis = _subspace(weights)
+    coarse = slice(None, None, coarse_step)
     loadings, factors = _low_rank_forms(systems, gram_inverse, basis, coarse_step)
-    parts = np.swapaxes(design_parts, -1, -2) * np.repeat(weights, 2)  # (3, K, J+1, 2L): A_i^T W
+    parts = np.moveaxis(design_parts * np.repeat(weights, 2)[:, None], 2, 0)  # (2L, 3, K, J+1): W A_i
+    # the fine tables, G^-1 = R R^T, wrapped: column e is grid angle (e - coarse_step) mod G
+    wrapped = (np.arange(len(angles) + 2 * coarse_step) - coarse_step) % len(angles)
+    rows, cols = np.triu_indices(gram_inverse.shape[-1])
+    factor = np.swapaxes(np.linalg.cholesky(gram_inverse), -1, -2)[..., rows, cols]  # (K, G, P) of R^T
     return SearchTables(
-        grid=len(angles), coarse_step=coarse_step, parts=np.ascontiguousarray(parts.reshape(-1, parts.shape[-1]).T),
-        terms=terms, gram_inverse=gram_inverse, scale_rows=np.ascontiguousarray(gram_inverse[..., 0, :]),
-        shift=systems.shift, constant=systems.constant, basis=basis,
-        factors=factors.astype(np.float32), loadings=loadings.astype(np.float32),
-        coarse_loadings=np.ascontiguousarray(loadings[:, ::coarse_step].transpose(0, 2, 1)).astype(np.float32),
-        constant32=systems.constant.astype(np.float32),
-        coarse_constant=systems.constant[:, ::coarse_step].reshape(-1).astype(np.float32))
+        angles=angles, coarse_step=coarse_step, parts=np.ascontiguousarray(parts), gram_inverse=gram_inverse,
+        coarse_terms=np.ascontiguousarray(terms[coarse]), coarse_shift=np.ascontiguousarray(systems.shift[:, coarse]),
+        coarse_constant=np.ascontiguousarray(systems.constant[:, coarse]),
+        basis=np.ascontiguousarray(basis.T), factors=factors.astype(np.float32),
+        coarse_loadings=np.ascontiguousarray(loadings[:, coarse]).astype(np.float32),
+        fine_loadings=np.ascontiguousarray(loadings[:, wrapped]).astype(np.float32),
+        fine_constant32=np.ascontiguousarray(systems.constant[:, wrapped]).astype(np.float32),
+        fine_terms=np.ascontiguousarray(terms[wrapped]), fine_shift=np.ascontiguousarray(systems.shift[:, wrapped]),
+        fine_constant=np.ascontiguousarray(systems.constant[:, wrapped]),
+        fine_factor=np.ascontiguousarray(factor[:, wrapped]))
 
 
 def _low_rank_forms(systems: RidgeSystems, gram_inverse: np.ndarray, basis: np.ndarray,
