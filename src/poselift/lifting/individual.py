@@ -24,7 +24,7 @@ from .candidates import Candidates, searched
 
 __all__ = ["Guide", "search_individually"]
 
-_BLOCK = 4096  # frames whose expansions are held at once (about 30 MB for 3 components, 17 unknowns)
+_BLOCK = 1024  # frames whose expansions are held at once (about 23 MB for 3 components, 17 unknowns)
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,7 @@ class Lifter:
 
     def _fits(self, component: np.ndarray, angle: np.ndarray, z: np.ndarray, frames: np.ndarray, points: np.ndarray,
               w: np.ndarray, spread: np.ndarray, height_mm: float | None) -> dict[str, np.ndarray]:
-        """The :class:`Lifted` fields but ``cost`` of m solved candidates (component (m,), angle
+        """The :class:`~poselift.lifting.fit.PoseFit` fields but ``cost`` of m solved candidates (component (m,), angle
         (m,), z (m, J+1) in unit-spread units) of the frames (m,) of (n, L, 2) pixel points with
         (n, L) weights whose weighted spread is (n,)."""
         m, (num_basis, num_joints) = len(component), self.prior.bases.shape[1:3]
