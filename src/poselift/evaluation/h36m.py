@@ -296,13 +296,13 @@ class HypothesisTally:
       standard deviation) and its MPJPE.
     """
 
+    KEPT = ("relative_costs", "errors", "deviations", "offsets", "predicted")
+
     def __init__(self, count: int):
         self.count = count
         self.oracles = tuple(k for k in sorted({3, 5, count}) if 2 <= k <= count)
         self.metrics = tuple(f"mpjpe_best_of_{k}" for k in self.oracles)
         self.parts: dict[str, list[np.ndarray]] = {name: [] for name in self.KEPT}
-
-    KEPT = ("relative_costs", "errors", "deviations", "offsets", "predicted")
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name not in self.KEPT:
@@ -312,14 +312,13 @@ class HypothesisTally:
     def add(self, bucket: dict, found, rotation: np.ndarray, truth: np.ndarray, joints: list[int]) -> None:
         """One sequence's poses: found (n,) hypotheses, the camera's E, truth (n, L, 3) mm in
         camera axes, the protocol's joints."""
-        flip = np.diag([1.0, -1.0, -1.0])  # view axes -> the camera's OpenCV axes (view_to_camera_axes)
         poses = view_to_camera_axes(found.pose_3d @ rotation.T)  # (n, H, L, 3)
         aligned = (poses - poses[..., :1, :])[..., joints, :]
         target = (truth - truth[:, :1])[:, joints]
         each = np.linalg.norm(aligned - target[:, None], axis=-1).mean(axis=-1)  # (n, H), NaN: no hypothesis
         for k, name in zip(self.oracles, self.metrics):
             bucket[name].append(np.nanmin(each[:, :k], axis=1))
-        to_camera = flip @ rotation
+        to_camera = VIEW_FROM_OPENCV @ rotation  # its own inverse: view axes -> the camera's OpenCV axes
         covariance = to_camera @ found.joint_covariance @ to_camera.T  # (n, L, 3, 3)
         moving = [j for j in joints if j != 0]  # the root is where it is: no uncertainty
         deviation = np.sqrt(np.diagonal(covariance[:, moving], axis1=-2, axis2=-1))  # (n, J, 3)
