@@ -18,13 +18,13 @@ does, every component at every coarse angle, then the fine angles around the win
   (weighted-centred, zero at unweighted joints). Over the angles of one component these
   forms span a space of low rank (32 at a relative error of 1e-6 for the shipped prior,
   against (d+1)(d+2)/2 = 561 entries), so each angle's cost is a short dot product with the
-  frame's projections of its products ``u_i u_j``: for 3 components x 100 angles, two float32
-  matrix products of about 64,000 multiply-adds a frame instead of the 190,000 of one
-  product per candidate.
-* A compiled kernel (:func:`.kernels.shared_search`) then takes each frame's winner, checks
-  it exactly for ``s > 0``, and solves exactly in float64 every candidate within
-  :data:`_TIE_MARGIN` of it (ties the approximation cannot separate), all of them where the
-  winner has ``s <= 0``; the fine angles likewise. So every choice is the float64 one.
+  frame's projections of its products ``u_i u_j``: for 3 components x 100 angles, about
+  64,000 float32 multiply-adds a frame instead of the 190,000 of one product per candidate.
+* The compiled kernel that ranks them (:func:`.kernels.shared_search`) then takes each
+  frame's winner, checks it exactly for ``s > 0``, and solves exactly in float64 every
+  candidate within :data:`_TIE_MARGIN` of it (ties the approximation cannot separate), all of
+  them where the winner has ``s <= 0``; the fine angles likewise. So every choice is the
+  float64 one.
 """
 
 from __future__ import annotations
