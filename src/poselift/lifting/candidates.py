@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Candidates", "local_minima"]
+__all__ = ["Candidates", "local_minima", "searched"]
 
 
 @dataclass(frozen=True)
