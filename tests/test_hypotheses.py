@@ -145,7 +145,8 @@ def test_hypotheses_of_the_learned_lifter_are_refused(keypoint_file, tmp_path, c
     out = tmp_path / "lifted.json"
     assert main(["lift", str(keypoint_file), "--format", "h36m", "--lifter", "learned", "--hypotheses", "2",
                  "--out", str(out)]) == 1
-    assert "poselift: --hypotheses needs --lifter prior or combined" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "poselift: hypotheses come from the prior's search: use the prior or combined lifter" in error
     assert not out.exists()
 
 

@@ -39,6 +39,7 @@ from .estimator import DEFAULT_FUSION_WEIGHT, DEFAULT_ROUNDS, MAX_WORKING_SIDE, 
 from .files import json_header, raise_if_shared, remove_temporaries, rounded, write_json
 from .images import Photo, read_photo
 from .lifting.choice import DEFAULT_LIFTER, lift_diagnostics, lifter_settings
+from .lifting.hypotheses import check_request
 from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["SCHEMA_VERSION", "EXPORTS", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
@@ -205,6 +206,9 @@ class EstimatorSpec:
     lifter_weights: str | None = None
     threads: int = 2
     hypotheses: int | None = None
+
+    def __post_init__(self) -> None:
+        check_request(self.hypotheses, self.lifter)  # before any photo, also where workers build the estimator
 
     def build(self):
         from .prior.model import PosePrior

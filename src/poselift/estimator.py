@@ -37,6 +37,7 @@ from .images import read_image
 from .lifting import Lifted, lift_upright
 from .lifting.choice import DEFAULT_LIFTER, build_lifter
 from .lifting.frames import torso_roll
+from .lifting.hypotheses import check_request
 from .lifting.learned import LearnedLift
 from .prior import PosePrior
 from .skeleton import H36M17
@@ -174,9 +175,7 @@ class Estimator:
         self.fast = fast
         if lifter == "learned" and height_mm is not None:
             raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
-        if hypotheses is not None and (lifter == "learned" or not 1 <= hypotheses):
-            raise ValueError("hypotheses must be 1 or more, and come from the prior's search: use the prior or "
-                             "combined lifter")
+        check_request(hypotheses, lifter)
         self.hypotheses = hypotheses
         self.lifter = build_lifter(lifter, None if lifter == "learned" else self.prior, lifter_weights)
         self.learned_path = _learned_path(learned_stages)

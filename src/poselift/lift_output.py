@@ -19,6 +19,7 @@ from .batch.engine import model_for, task_row
 from .batch.summary import Row
 from .files import json_header, rounded, write_json
 from .lifting.choice import DEFAULT_LIFTER
+from .lifting.hypotheses import check_request
 from .lifting.lifter import DEFAULT_ANGLES
 
 __all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "lift_task",
@@ -71,8 +72,7 @@ class LiftSettings:
                              "size of its training subjects")
         if self.learned_only and self.prior:
             raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
-        if self.learned_only and self.hypotheses is not None:
-            raise ValueError("--hypotheses needs --lifter prior or combined: the learned lifter gives one pose")
+        check_request(self.hypotheses, self.lifter)
 
     def options(self) -> dict:
         """The options the document records (with which a rerun recognises a finished file)."""

@@ -106,13 +106,6 @@ def add_hypotheses_option(parser: argparse.ArgumentParser) -> None:
                              "probabilities and each joint's uncertainty (prior and combined lifters)")
 
 
-def hypotheses_count(args: argparse.Namespace) -> int | None:
-    """``--hypotheses``, refused with the learned lifter (it gives one pose)."""
-    if args.hypotheses is not None and args.lifter == "learned":
-        raise ValueError("--hypotheses needs --lifter prior or combined: the learned lifter gives one pose")
-    return args.hypotheses
-
-
 def lifter_weights(args: argparse.Namespace) -> str | None:
     """``--lifter-weights``, refused with the paper's lifter (it has no network)."""
     if args.lifter == "prior" and args.lifter_weights:

@@ -17,7 +17,6 @@ from .common import (
     finish_batch,
     finite_float,
     fraction,
-    hypotheses_count,
     lifter_weights,
     output_folder,
     positive_int,
@@ -81,11 +80,10 @@ def estimator_spec(args: argparse.Namespace, height_mm: float | None = None, thr
     from ..estimate_output import EstimatorSpec
 
     weights = lifter_weights(args)
-    several = hypotheses_count(args) if "hypotheses" in args else None
     return EstimatorSpec(prior=args.prior, rounds=args.rounds, fusion_weight=args.fusion_weight, height_mm=height_mm,
                          fast=args.fast, learned_stages=args.learned_stages, lifter=args.lifter,
                          lifter_weights=None if weights is None else str(weights), threads=threads,
-                         hypotheses=several)
+                         hypotheses=getattr(args, "hypotheses", None))
 
 
 def build_estimator(args: argparse.Namespace, height_mm: float | None = None):

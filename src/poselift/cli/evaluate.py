@@ -12,7 +12,6 @@ from .common import (
     add_prior_option,
     finite_float,
     fraction,
-    hypotheses_count,
     lifter_weights,
     load_prior,
     positive_int,
@@ -93,5 +92,5 @@ def _h36m(args: argparse.Namespace) -> tuple[dict, str]:
     result = evaluate_h36m(load_prior(args.prior), args.protocol, args.input, subjects=args.subjects,
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
                            perspective=not args.weak_perspective, lifter=args.lifter, learned=learned,
-                           guide_weight=args.guide_weight, hypotheses=hypotheses_count(args))
+                           guide_weight=args.guide_weight, hypotheses=args.hypotheses)
     return result, format_table(result)

@@ -17,7 +17,6 @@ from .common import (
     finish_batch,
     finite_float,
     fraction,
-    hypotheses_count,
     lifter_weights,
     output_folder,
     writable_output,
@@ -64,7 +63,7 @@ def _settings(args: argparse.Namespace):
     weights = lifter_weights(args)
     settings = LiftSettings(args.format, args.joints, args.prior, args.angles, args.approximate_weight, args.height_mm,
                             args.focal_px, None if args.principal_px is None else tuple(args.principal_px),
-                            args.lifter, None if weights is None else str(weights), hypotheses_count(args))
+                            args.lifter, None if weights is None else str(weights), args.hypotheses)
     settings.check()
     return settings
 

@@ -34,6 +34,7 @@ from ..datasets import h36m
 from ..geometry import PRIOR_FROM_WORLD, VIEW_FROM_OPENCV
 from ..lifting import Lifter
 from ..lifting.choice import DEFAULT_LIFTER, LIFTERS
+from ..lifting.hypotheses import check_request
 from ..lifting.learned import LearnedLifter
 from ..lifting.lifter import DEFAULT_GUIDE_WEIGHT
 from ..prior.model import PosePrior
@@ -172,8 +173,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         raise ValueError(f"guide weight must be positive and finite, got {guide_weight}")
     if lifter != "prior" and learned is None:
         learned = LearnedLifter()
-    if hypotheses is not None and lifter == "learned":
-        raise ValueError("hypotheses come from the prior's search: use --lifter prior or combined")
+    check_request(hypotheses, lifter)
     spec = PROTOCOLS[protocol]
     if frame_step is not None:
         if frame_step < 1:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Candidates", "local_minima", "searched"]
+__all__ = ["Candidates", "local_minima", "seeds", "searched"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,17 @@ def searched(coarse, fine, per_frame: int) -> Candidates:
         ValueError: where a frame has no coarse candidate with ``s > 0``.
     """
     best, costs = coarse(per_frame > 1)
+    return fine(seeds(best, costs, per_frame))
+
+
+def seeds(best: np.ndarray, costs: np.ndarray | None, per_frame: int) -> np.ndarray:
+    """(n, per_frame) flat coarse candidates to refine: each frame's cheapest ``best`` (n,),
+    and with ``per_frame > 1`` the cheapest other local minima of its coarse ``costs``
+    (:func:`local_minima`).
+
+    Raises:
+        ValueError: where a frame has no coarse candidate with ``s > 0`` (``best`` -1).
+    """
     if np.any(best < 0):
         raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-    return fine(best[:, None] if per_frame == 1 else local_minima(best, costs, per_frame))
+    return best[:, None] if per_frame == 1 else local_minima(best, costs, per_frame)

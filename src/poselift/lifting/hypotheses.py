@@ -41,7 +41,7 @@ from .candidates import Candidates
 from .fit import PoseFit
 
 __all__ = ["Calibration", "CALIBRATIONS", "MAX_HYPOTHESES", "SEPARATION_MM", "SEEDS_PER_HYPOTHESIS", "Hypotheses",
-           "hypotheses_of", "probabilities"]
+           "check_request", "hypotheses_of", "probabilities"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,23 @@ class Hypotheses(PoseFit):
         """The same hypotheses with the flat leading axis (n,) as the batch shape ``batch``."""
         return Hypotheses(**{f.name: getattr(self, f.name).reshape(batch + getattr(self, f.name).shape[1:])
                              for f in fields(self)})
+
+
+def check_request(count, lifter: str = "prior") -> None:
+    """Refuse ``count`` hypotheses (None: none asked for) that is not a whole number of at
+    least 1, or that is asked of the learned lifter (``lifter``, a name of
+    :data:`~poselift.lifting.choice.LIFTERS`), which gives one pose.
+
+    Raises:
+        ValueError: saying which.
+    """
+    if count is None:
+        return
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"hypotheses must be a whole number of at least 1, got {count!r}")
+    if lifter == "learned":
+        raise ValueError("hypotheses come from the prior's search: use the prior or combined lifter (the learned "
+                         "lifter gives one pose)")
 
 
 def probabilities(cost: np.ndarray, temperature: float) -> np.ndarray:

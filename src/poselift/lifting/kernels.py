@@ -7,9 +7,10 @@ For a component ``k`` and ground-plane angle ``theta``, eq. 4 is ridge regressio
 * **Shared weights** (one weight pattern for many frames; :func:`shared_search`): ``G^-1`` of
   every angle is in a table. Candidates are ranked by the table's low-rank float32 forms
   (:func:`_ranking`, eight frames at a time), and the winner and every candidate within the
-  tie margin of it are solved exactly (:func:`_coarse_winner`); the fine angles likewise, their
-  exact costs through ``G^-1 = R R^T`` (R lower triangular): ``v^T G^-1 v = |R^T v|^2`` and
-  ``s = R_00 (R^T v)_0``, 153 multiply-adds for 17 unknowns (:func:`_solved`).
+  tie margin of it are solved exactly (:func:`_coarse_winner`); the fine angles likewise
+  (:func:`_fine`). An exact cost goes through ``G^-1 = R R^T`` (R lower triangular):
+  ``v^T G^-1 v = |R^T v|^2`` and ``s = R_00 (R^T v)_0``, 153 multiply-adds for 17 unknowns
+  (:func:`_solved`).
 * **Weights of each frame's own** (:func:`individual_coarse`): ``G(theta)`` is a combination of
   six matrices per frame and component (:func:`expansions`), so every candidate is solved
   exactly: the combination, a Cholesky factorisation and a triangular solve, with the angles
@@ -126,25 +127,8 @@ def _combined(v, k, term, shift, vector):
     vector[0] += shift
 
 
-@_jit_reordered
-def _exact(v, k, matrix, term, shift, constant, norm, vector, solution):
-    """Eq. 4's exact cost of one frame at component k and an angle with ``G^-1 = matrix``
-    (J+1, J+1), ``(1, cos, sin) = term``, shift and constant (inf where s <= 0), its solution
-    z left in ``solution`` (J+1,). v (3, K, J+1): the frame's ``A_i^T W y``."""
-    _combined(v, k, term, shift, vector)
-    quad = 0.0
-    for i in range(vector.shape[0]):
-        row = matrix[i]
-        total = 0.0
-        for j in range(vector.shape[0]):
-            total += row[j] * vector[j]
-        solution[i] = total
-        quad += total * vector[i]
-    return norm + constant - quad if solution[0] > 0.0 else np.inf
-
-
 @_jit
-def _coarse_winner(approx, margin, v, gram_inverse, step, terms, shift, constant, norm, vector, solution):
+def _coarse_winner(approx, margin, v, step, factor, terms, shift, constant, norm, vector):
     """The exact cheapest coarse candidate ``k A + a`` (-1: none has s > 0) from approximate costs.
 
     The cheapest approximate one is checked exactly for ``s > 0``. Every candidate within
@@ -152,10 +136,10 @@ def _coarse_winner(approx, margin, v, gram_inverse, step, terms, shift, constant
     among them), every one where it has ``s <= 0``, is solved exactly; the first of equal
     exact costs wins.
 
-    approx: (K A,) approximate costs less the frame's norm; gram_inverse (K, G, J+1, J+1) with
-    the coarse angle a at grid angle ``a step``; terms (A, 3), shift, constant (K, A).
+    approx: (K A,) approximate costs less the frame's norm; factor, terms, shift, constant: the
+    fine tables (see :func:`_fine`), where coarse angle a is column ``(a + 1) step``.
     """
-    angles = terms.shape[0]
+    angles = approx.shape[0] // factor.shape[0]
     first = 0
     lowest32 = approx[0]
     for c in range(1, approx.shape[0]):
@@ -167,7 +151,8 @@ def _coarse_winner(approx, margin, v, gram_inverse, step, terms, shift, constant
     for c in range(approx.shape[0]):
         close += approx[c] <= threshold
     k, a = divmod(first, angles)
-    lowest = _exact(v, k, gram_inverse[k, a * step], terms[a], shift[k, a], constant[k, a], norm, vector, solution)
+    e = (a + 1) * step
+    lowest = _solved(v, k, factor[k, e], terms[e], shift[k, e], constant[k, e], norm, vector)
     if close == 1 and lowest < np.inf:
         return first
     everything = not lowest < np.inf
@@ -176,8 +161,8 @@ def _coarse_winner(approx, margin, v, gram_inverse, step, terms, shift, constant
         if c == first or not (everything or approx[c] <= threshold):
             continue
         k, a = divmod(c, angles)
-        cost = _exact(v, k, gram_inverse[k, a * step], terms[a], shift[k, a], constant[k, a], norm, vector,
-                      solution)
+        e = (a + 1) * step
+        cost = _solved(v, k, factor[k, e], terms[e], shift[k, e], constant[k, e], norm, vector)
         if cost < lowest or (cost == lowest and c < first):
             lowest = cost
             winner = c
@@ -270,9 +255,9 @@ def _fine(v, k, centre, step, projection, loadings, constant32, margin, factor, 
 
 
 @_jit_parallel
-def shared_search(y, norm, basis, factors, coarse_loadings, gram_inverse, coarse_terms, coarse_shift,
-                  coarse_constant, parts, fine_loadings, fine_constant32, fine_factor, fine_terms, fine_shift,
-                  fine_constant, step, margin, costs, winners, projections, v, flat, cost, z):
+def shared_search(y, norm, basis, factors, coarse_loadings, coarse_constant32, parts, fine_loadings, fine_constant32,
+                  fine_factor, fine_terms, fine_shift, fine_constant, step, margin, costs, winners, projections, v,
+                  flat, cost, z):
     """Section 5.3's search of frames sharing one weight pattern: every component at every
     coarse angle, then the fine angles around the winner, each ranked by low-rank forms and
     resolved exactly.
@@ -282,8 +267,8 @@ def shared_search(y, norm, basis, factors, coarse_loadings, gram_inverse, coarse
         norm: (n,) their weighted squared norms.
         basis ... fine_constant: the tables of :class:`.tables.SearchTables`.
         step: grid angles per coarse angle; margin: relative tie margin (see :func:`_coarse_winner`).
-        costs: (n, K, A) written with the coarse candidates' approximate costs (inf where s <= 0,
-            checked exactly), or (0, K, A) for none.
+        costs: (n, K, A) written with every coarse candidate's exact cost (inf where s <= 0), or
+            (0, K, A) for none.
         winners: (n,) written with each frame's coarse winner ``k A + a`` (-1: none has s > 0).
         projections: (n, K, r) float32 and v: (n, 3, K, J+1) written with each frame's
             projections (:func:`_ranking`) and ``A_i^T W y`` (for :func:`shared_fine`).
@@ -291,8 +276,9 @@ def shared_search(y, norm, basis, factors, coarse_loadings, gram_inverse, coarse
             after the fine angles, its cost and its solution (-1, inf where no winner).
     """
     n = y.shape[0]
-    components, grid, unknowns = gram_inverse.shape[:3]
-    angles = coarse_constant.shape[1]
+    components, angles = coarse_constant32.shape
+    unknowns = v.shape[3]
+    grid = fine_terms.shape[0] - 2 * step
     keep = costs.shape[0] > 0
     flat_parts, flat_v = parts.reshape(parts.shape[0], -1), v.reshape(n, -1)
     for block in numba.prange((n + _RANKED - 1) // _RANKED):
@@ -307,8 +293,8 @@ def shared_search(y, norm, basis, factors, coarse_loadings, gram_inverse, coarse
         projections[first:first + frames] = block_projections[:frames]
         fine_approx = np.empty(2 * step - 1, dtype=np.float32)
         approx = np.empty(components * angles, dtype=np.float32)
-        constants32 = coarse_constant.reshape(-1).astype(np.float32)
-        vector, solution, h = np.empty(unknowns), np.empty(unknowns), np.empty(unknowns)
+        constants32 = coarse_constant32.reshape(-1)
+        vector, h = np.empty(unknowns), np.empty(unknowns)
         for f in range(first, first + frames):
             products_of_frame = flat_v[f]  # A_i^T W y, as one axpy per coordinate
             products_of_frame[:] = 0.0
@@ -323,17 +309,15 @@ def shared_search(y, norm, basis, factors, coarse_loadings, gram_inverse, coarse
             for c in range(components * angles):
                 approx[c] = constants32[c] - frame_forms[c]
             tie = np.float32(margin * scale)
-            winner = _coarse_winner(approx, tie, v[f], gram_inverse, step, coarse_terms, coarse_shift,
-                                    coarse_constant, norm[f], vector, solution)
+            winner = _coarse_winner(approx, tie, v[f], step, fine_factor, fine_terms, fine_shift, fine_constant,
+                                    norm[f], vector)
             winners[f] = winner
             if keep:
-                for c in range(components * angles):
-                    k, a = divmod(c, angles)
-                    _combined(v[f], k, coarse_terms[a], coarse_shift[k, a], vector)
-                    s = 0.0
-                    for j in range(unknowns):
-                        s += gram_inverse[k, a * step, 0, j] * vector[j]
-                    costs[f, k, a] = norm[f] + approx[c] if s > 0.0 else np.inf
+                for k in range(components):
+                    for a in range(angles):
+                        e = (a + 1) * step
+                        costs[f, k, a] = _solved(v[f], k, fine_factor[k, e], fine_terms[e], fine_shift[k, e],
+                                                 fine_constant[k, e], norm[f], vector)
             flat[f] = -1
             cost[f] = np.inf
             if winner < 0:

@@ -40,7 +40,7 @@ from ..prior.model import PosePrior
 from . import kernels
 from .candidates import Candidates
 from .fit import PoseFit
-from .hypotheses import CALIBRATIONS, SEEDS_PER_HYPOTHESIS, Hypotheses, hypotheses_of
+from .hypotheses import CALIBRATIONS, SEEDS_PER_HYPOTHESIS, Hypotheses, check_request, hypotheses_of
 from .individual import Guide, search_individually
 from .tables import Bank, SearchTables, search_tables, solve_matrices
 
@@ -258,9 +258,7 @@ class Lifter:
                 :data:`MIN_VISIBLE_JOINTS` weighted joints, or all points equal; guide poses of
                 another shape or not finite; ``hypotheses`` below 1.
         """
-        if hypotheses is not None and (isinstance(hypotheses, bool) or not isinstance(hypotheses, (int, np.integer))
-                                       or hypotheses < 1):
-            raise ValueError(f"hypotheses must be a whole number of at least 1, got {hypotheses!r}")
+        check_request(hypotheses)
         points, w, batch = checked_poses(points_2d, weights, self.prior.joint_set.name, self._num_joints)
         n = len(points)
         y, norm, spread = np.empty((n, 2 * self._num_joints)), np.empty(n), np.empty(n)

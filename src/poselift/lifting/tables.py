@@ -34,11 +34,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels
-from .candidates import Candidates, local_minima
+from .candidates import Candidates, seeds
 
 __all__ = ["Bank", "SearchTables", "ridge_systems", "solve_matrices", "search_tables"]
 
-_CHUNK = 8192  # frames per block of the search: bounds its memory (about 20 MB) yet calls the kernels rarely
+_CHUNK = 8192  # frames a block of the search: its memory stays at 13 MB (33 with hypotheses), its calls few
 _LOW_RANK_ERROR = 1e-6  # largest error of a truncated quadratic form, relative to |(u, 1)|^2
 _TIE_MARGIN = 1e-5  # candidates within this (relative to |(u, 1)|^2) of the best are solved exactly
 # ten times the approximation's largest error measured (float32 and truncation together: 1.03e-6
@@ -125,33 +125,30 @@ class SearchTables:
     Exact (float64):
         angles: (G,) the grid's angles in radians.
         parts: (2L, 3, K, J+1) ``W A_i`` for i = 0, 1, 2 (``v_i = A_i^T W y``).
-        gram_inverse: (K, G, J+1, J+1) ``G^-1``.
-        coarse_terms: (A, 3) ``(1, cos, sin)`` of the coarse angles: ``v = sum_i terms_i v_i + P z_0``;
-        coarse_shift, coarse_constant: (K, A) (see :class:`RidgeSystems`).
-        fine_terms (E, 3), fine_shift, fine_constant (K, E) and fine_factor (K, E, P): the
-            same for every grid angle, and the upper triangles of ``R^T`` (``G^-1 = R R^T``,
-            R lower triangular) row by row, in E = G + 2 coarse_step columns: column e is
-            grid angle ``(e - coarse_step) mod G``, so that the fine angles around any
-            coarse one are adjacent columns.
+        gram_inverse: (K, G, J+1, J+1) ``G^-1`` (the candidates' posterior covariances).
+        fine_terms (E, 3) ``(1, cos, sin)`` (``v = sum_i terms_i v_i + P z_0``), fine_shift,
+            fine_constant (K, E) (see :class:`RidgeSystems`) and fine_factor (K, E, P), the
+            upper triangles of ``R^T`` (``G^-1 = R R^T``, R lower triangular) row by row: every
+            grid angle's, coarse and fine, in E = G + 2 coarse_step columns. Column e is grid
+            angle ``(e - coarse_step) mod G``, so that the fine angles around any coarse one
+            are adjacent columns.
     Approximate (float32; see the module text):
         basis: (d, 2L) orthonormal coordinates (rows) of the subspace ``y`` lives in.
         factors: (K r, P) with P = (d+1)(d+2)/2: each component's r directions in the space
             of the products ``u_i u_j`` (upper triangle, row by row, ``u_d = 1``).
-        coarse_loadings: (K, A, r): each coarse angle's quadratic form along those directions;
-        fine_loadings (K, E, r), fine_constant32 (K, E): every grid angle's, in the fine
-        tables' columns.
+        coarse_loadings: (K, A, r): each coarse angle's quadratic form along those directions,
+        coarse_constant (K, A) its constant; fine_loadings (K, E, r), fine_constant32 (K, E):
+        every grid angle's, in the fine tables' columns.
     """
 
     angles: np.ndarray
     coarse_step: int
     parts: np.ndarray
     gram_inverse: np.ndarray
-    coarse_terms: np.ndarray
-    coarse_shift: np.ndarray
-    coarse_constant: np.ndarray
     basis: np.ndarray
     factors: np.ndarray
     coarse_loadings: np.ndarray
+    coarse_constant: np.ndarray
     fine_loadings: np.ndarray
     fine_constant32: np.ndarray
     fine_terms: np.ndarray
@@ -190,19 +187,16 @@ class SearchTables:
             v = np.empty((m, 3, components, unknowns))
             found = (np.empty(m, dtype=np.int64), np.empty(m), np.empty((m, unknowns)))
             with kernels.LOCK:
-                kernels.shared_search(poses, norms, self.basis, self.factors, self.coarse_loadings, self.gram_inverse,
-                                      self.coarse_terms, self.coarse_shift, self.coarse_constant, self.parts, *fine,
-                                      costs, winners, projections, v, *found)
-            if np.any(winners < 0):
-                raise ValueError("no rotation gives a positive scale for some pose; are the 2D points degenerate?")
-            if per_frame == 1:
+                kernels.shared_search(poses, norms, self.basis, self.factors, self.coarse_loadings,
+                                      self.coarse_constant, self.parts, *fine, costs, winners, projections, v, *found)
+            start_from = seeds(winners, costs, per_frame)  # refuses frames without a candidate
+            if per_frame == 1:  # the kernel refined the winner already
                 points[chunk, 0], cost[chunk, 0], z[chunk, 0] = found
                 continue
             found = (np.empty((m, per_frame), dtype=np.int64), np.empty((m, per_frame)),
                      np.empty((m, per_frame, unknowns)))
             with kernels.LOCK:
-                kernels.shared_fine(poses, norms, projections, v, *fine, local_minima(winners, costs, per_frame),
-                                    *found)
+                kernels.shared_fine(poses, norms, projections, v, *fine, start_from, *found)
             points[chunk], cost[chunk], z[chunk] = found
         component, g = np.divmod(points, grid)
         component[points < 0] = -1
@@ -236,8 +230,7 @@ def search_tables(design_parts: np.ndarray, angles: np.ndarray, coarse_step: int
     factor = np.swapaxes(np.linalg.cholesky(gram_inverse), -1, -2)[..., rows, cols]  # (K, G, P) of R^T
     return SearchTables(
         angles=angles, coarse_step=coarse_step, parts=np.ascontiguousarray(parts), gram_inverse=gram_inverse,
-        coarse_terms=np.ascontiguousarray(terms[coarse]), coarse_shift=np.ascontiguousarray(systems.shift[:, coarse]),
-        coarse_constant=np.ascontiguousarray(systems.constant[:, coarse]),
+        coarse_constant=np.ascontiguousarray(systems.constant[:, coarse]).astype(np.float32),
         basis=np.ascontiguousarray(basis.T), factors=factors.astype(np.float32),
         coarse_loadings=np.ascontiguousarray(loadings[:, coarse]).astype(np.float32),
         fine_loadings=np.ascontiguousarray(loadings[:, wrapped]).astype(np.float32),
