@@ -58,6 +58,9 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/estimate_speed.py
 	$(BIN)/python benchmarks/train_step_time.py
 	$(BIN)/python benchmarks/exports.py
+	$(BIN)/python benchmarks/video_smoothing.py
+	$(BIN)/python benchmarks/video_speed.py --memory
+	$(BIN)/python benchmarks/video_clips.py
 	$(BIN)/python benchmarks/collection.py
 	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation.json
 

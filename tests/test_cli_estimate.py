@@ -115,7 +115,7 @@ def test_grayscale_rgba_and_16_bit_photos_are_estimated(estimator, photos, tmp_p
 def test_a_folder_without_images_is_an_error(tmp_path, capsys):
     (tmp_path / "readme.txt").write_text("no photos here")
     assert main(["estimate", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
-    assert "holds no images" in capsys.readouterr().err
+    assert "holds no photos or videos" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")

@@ -22,7 +22,8 @@ from .lifting.choice import DEFAULT_LIFTER
 from .lifting.hypotheses import check_request
 from .lifting.lifter import DEFAULT_ANGLES
 
-__all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "lift_task",
+__all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "lift_poses",
+           "lift_task",
            "finished_poses", "output_paths", "KEYPOINT_SUFFIXES"]
 
 SCHEMA_VERSION = 2
@@ -124,28 +125,11 @@ def lift_document(path: Path, settings: LiftSettings, model: LiftModel, progress
     from .camera_space import place_root, placement_fields
     from .keypoints import read_keypoints
     from .lifting.choice import lift_diagnostics, lifter_settings
-    from .skeleton import H36M17, convert
 
     lifter, camera, prior = model.lifter, model.camera, model.prior
-    target = H36M17 if prior is None else prior.joint_set
     keypoints = read_keypoints(path, settings.format, settings.joints)
-    conversion = convert(keypoints.points, keypoints.joint_set, target, keypoints.weights)
-    weights = conversion.weights.copy()
-    for name in conversion.approximate:
-        weights[:, target.index(name)] *= settings.approximate_weight
-
-    def lift(points, w):
-        several = {} if settings.hypotheses is None else {"hypotheses": settings.hypotheses}
-        if camera is None or settings.learned_only:
-            return lifter.lift(points, w, settings.height_mm, **several)
-        return lifter.lift_perspective(points, settings.focal_px, settings.principal_px, w,
-                                       height_mm=settings.height_mm, **several)
-
-    problems = lifter.problems(conversion.points, weights)
-    todo = np.flatnonzero([problem is None for problem in problems])
-    lifted, done, block_problems = _lift_in_blocks(lift, conversion.points[todo], weights[todo], progress)
-    for i, problem in zip(todo, block_problems):
-        problems[i] = problem
+    conversion, weights, target = converted(keypoints, settings, model)
+    lifted, todo, done, problems = lift_poses(conversion.points, weights, settings, model, progress)
     if not len(done):
         first = next(i for i, problem in enumerate(problems) if problem)
         raise ValueError(f"{path}: no pose could be lifted; pose {keypoints.labels[first]}: {problems[first]}")
@@ -181,6 +165,48 @@ def lift_document(path: Path, settings: LiftSettings, model: LiftModel, progress
         notes.append(f"note: {keypoints.joint_set.name} lacks {', '.join(conversion.missing)}: filled in by the "
                      f"{'learned lifter' if settings.learned_only else 'prior'}")
     return document, notes
+
+
+def converted(keypoints, settings: LiftSettings, model: LiftModel):
+    """The :class:`~poselift.keypoints.Keypoints` in the lifter's joint set (the prior's, or
+    H36M-17 for the learned lifter) and their lifting weights (approximate joints weighted by
+    ``settings.approximate_weight``): (:class:`~poselift.skeleton.Conversion`, (n, L) weights,
+    the joint set)."""
+    from .skeleton import H36M17, convert
+
+    target = H36M17 if model.prior is None else model.prior.joint_set
+    conversion = convert(keypoints.points, keypoints.joint_set, target, keypoints.weights)
+    weights = conversion.weights.copy()
+    for name in conversion.approximate:
+        weights[..., target.index(name)] *= settings.approximate_weight
+    return conversion, weights, target
+
+
+def lift_poses(points: np.ndarray, weights: np.ndarray, settings: LiftSettings, model: LiftModel,
+               progress: bool = False):
+    """Lift (n, L, 2) pixel poses with (n, L) weights as ``settings`` say, in blocks, each pose
+    that cannot be lifted failing alone.
+
+    Returns:
+        (the lift of the poses lifted, the indices (k,) of the poses tried, the positions (m,)
+        among those of the poses lifted, per pose None or why it could not be lifted): pose
+        ``todo[done[r]]`` is row ``r`` of the lift.
+    """
+    lifter, camera = model.lifter, model.camera
+
+    def lift(points, w):
+        several = {} if settings.hypotheses is None else {"hypotheses": settings.hypotheses}
+        if camera is None or settings.learned_only:
+            return lifter.lift(points, w, settings.height_mm, **several)
+        return lifter.lift_perspective(points, settings.focal_px, settings.principal_px, w,
+                                       height_mm=settings.height_mm, **several)
+
+    problems = lifter.problems(points, weights)
+    todo = np.flatnonzero([problem is None for problem in problems])
+    lifted, done, block_problems = _lift_in_blocks(lift, points[todo], weights[todo], progress)
+    for i, problem in zip(todo, block_problems):
+        problems[i] = problem
+    return lifted, todo, done, problems
 
 
 def lift_task(job: LiftJob, settings: LiftSettings) -> Row:

@@ -106,6 +106,22 @@ def add_hypotheses_option(parser: argparse.ArgumentParser) -> None:
                              "probabilities and each joint's uncertainty (prior and combined lifters)")
 
 
+def add_smoothing_option(parser: argparse.ArgumentParser, default: str = "none") -> None:
+    """``--smoothing MODE`` (:mod:`poselift.video.smoothing`)."""
+    from ..video.smoothing import SMOOTHING_MODES
+
+    parser.add_argument("--smoothing", choices=SMOOTHING_MODES, default=default,
+                        help="smooth each person's 3D pose over time: causal (each frame from the ones before "
+                             f"it, for live use) or offline (from the whole clip); default {default}")
+
+
+def smoothing_of(args: argparse.Namespace):
+    """The :class:`~poselift.video.smoothing.Smoothing` ``--smoothing`` names."""
+    from ..video.smoothing import SMOOTHINGS
+
+    return SMOOTHINGS[args.smoothing]
+
+
 def lifter_weights(args: argparse.Namespace) -> str | None:
     """``--lifter-weights``, refused with the paper's lifter (it has no network)."""
     if args.lifter == "prior" and args.lifter_weights:

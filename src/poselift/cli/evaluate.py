@@ -10,11 +10,13 @@ from .common import (
     add_hypotheses_option,
     add_lifter_options,
     add_prior_option,
+    add_smoothing_option,
     finite_float,
     fraction,
     lifter_weights,
     load_prior,
     positive_int,
+    smoothing_of,
     writable_output,
 )
 from .estimate import add_estimator_options, build_estimator
@@ -45,6 +47,9 @@ def add_parser(commands) -> None:
     add_hypotheses_option(h36m)
     h36m.add_argument("--guide-weight", type=finite_float, default=DEFAULT_GUIDE_WEIGHT,
                       help="combined lifter: weight of the network's pose in eq. 4")
+    h36m.add_argument("--frame-step", type=positive_int,
+                      help="every N-th frame instead of the protocol's (1: every frame, with the acceleration error)")
+    add_smoothing_option(h36m)
     _add_common(h36m, _h36m)
 
     lsp = datasets.add_parser("lsp", help="2D accuracy (PCK, pixel error) of the photo pipeline on LSP")
@@ -92,5 +97,6 @@ def _h36m(args: argparse.Namespace) -> tuple[dict, str]:
     result = evaluate_h36m(load_prior(args.prior), args.protocol, args.input, subjects=args.subjects,
                            data_dir=args.data, progress=not args.quiet, approximate_weight=args.approximate_weight,
                            perspective=not args.weak_perspective, lifter=args.lifter, learned=learned,
-                           guide_weight=args.guide_weight, hypotheses=args.hypotheses)
+                           guide_weight=args.guide_weight, hypotheses=args.hypotheses, frame_step=args.frame_step,
+                           smoothing=smoothing_of(args))
     return result, format_table(result)

@@ -12,6 +12,7 @@ from .common import (
     add_hypotheses_option,
     add_lifter_options,
     add_prior_option,
+    add_smoothing_option,
     batch_cluster,
     bounded_int,
     finish_batch,
@@ -19,6 +20,7 @@ from .common import (
     fraction,
     lifter_weights,
     output_folder,
+    smoothing_of,
     writable_output,
 )
 
@@ -48,7 +50,15 @@ def add_parser(commands) -> None:
                       help="principal point in pixels")
     add_lifter_options(lift)
     add_hypotheses_option(lift)
-    lift.add_argument("--out", required=True, help="the JSON to write; a folder for a run over several files")
+    lift.add_argument("--out", required=True, help="the JSON to write; a folder for a run over several files; "
+                                                   "the JSON lines with --sequence")
+    sequence = lift.add_argument_group("sequences")
+    sequence.add_argument("--sequence", action="store_true",
+                          help="the input is one video's keypoints: an OpenPose output folder (one JSON per frame) "
+                               "or an array (frames, J, 2|3); people are tracked, their 3D smoothed, and --out is "
+                               "JSON lines, one per frame")
+    sequence.add_argument("--fps", type=finite_float, default=30.0, help="frames per second of --sequence (default 30)")
+    add_smoothing_option(sequence, default="offline")
     lift.add_argument("--bvh", metavar="FILE", help="also write the poses, frame after frame, as one BVH motion")
     lift.add_argument("--csv", metavar="FILE", help="also write a CSV table: one row per pose and joint")
     lift.add_argument("--html", metavar="FILE", help="also write a 3D viewer: one HTML file that opens offline")
@@ -78,6 +88,8 @@ def _is_run(args: argparse.Namespace, cluster) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     cluster = batch_cluster(args)
+    if args.sequence:
+        return _run_sequence(args, cluster)
     if _is_run(args, cluster):
         return _run_many(args, cluster)
     return _run_one(args, Path(args.keypoints[0]))
@@ -102,6 +114,32 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
     lifted = sum(pose["lifted"] for pose in document["poses"])
     print(f"lifted {lifted} pose(s) from {path}; wrote {', '.join(map(str, [*exports.values(), out]))}")
     for note in notes:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _run_sequence(args: argparse.Namespace, cluster) -> int:
+    from ..files import write_atomically
+    from ..video.sequences import lift_sequence
+
+    if len(args.keypoints) != 1 or args.list or not cluster.local:
+        raise ValueError("--sequence lifts one input (a folder of OpenPose frames or one array file), in this process")
+    if args.bvh or args.csv or args.html or args.summary:
+        raise ValueError("--sequence writes JSON lines only (no --bvh, --csv, --html or --summary)")
+    if not args.fps > 0:
+        raise ValueError(f"--fps must be positive, got {args.fps}")
+    out = writable_output(Path(args.out))
+    settings = _settings(args)
+    counts = {}
+
+    def write(tmp: str) -> None:
+        counts["frames"], counts["tracks"], counts["notes"] = lift_sequence(
+            Path(args.keypoints[0]), Path(tmp), settings, settings.build(), smoothing_of(args), args.fps,
+            progress=not args.quiet)
+
+    write_atomically(out, write)
+    print(f"lifted {counts['frames']} frame(s), {counts['tracks']} track(s) from {args.keypoints[0]}; wrote {out}")
+    for note in counts["notes"]:
         print(note, file=sys.stderr)
     return 0
 

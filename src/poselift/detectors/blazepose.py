@@ -36,7 +36,7 @@ import numpy as np
 from ..geometry import wrap_angle
 
 __all__ = [
-    "BlazePose", "Detection", "Crop", "LandmarkOutput", "model_paths", "ModelError",
+    "BlazePose", "Detection", "Crop", "LandmarkOutput", "model_paths", "ModelError", "same_person",
     "DETECTION_THRESHOLD", "DETECTION_BORDER", "LANDMARK_SIZE", "HEATMAP_SIZE", "NUM_KEYPOINTS",
 ]
 
@@ -226,6 +226,11 @@ class LandmarkOutput:
     score: float = 0.0
     world: np.ndarray | None = None
 
+    def following_crop(self) -> Crop:
+        """The crop the landmark network's own alignment points give: where BlazePose looks for
+        this person next (in the same image, or in the next frame of a video)."""
+        return _region_from_points(self.alignment[0], self.alignment[1])
+
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -100.0, 100.0)))
@@ -375,17 +380,23 @@ class BlazePose:
                 if first.presence < PRESENCE_THRESHOLD:
                     continue
                 accepted_boxes.append(detection.box)
-                if any(_same_person(first, other) for other in people):
+                if any(same_person(first, other) for other in people):
                     continue
-                recentred = _region_from_points(first.alignment[0], first.alignment[1])
+                recentred = first.following_crop()
                 result = first
                 if not (fast and _similar_crops(first.crop, recentred)):
                     second = self.landmarks(image, recentred)
                     result = second if second.presence >= PRESENCE_THRESHOLD else first
-                if not any(_same_person(result, other) for other in people):
+                if not any(same_person(result, other) for other in people):
                     people.append(dataclasses.replace(result, score=detection.score * result.presence))
         people.sort(key=lambda p: -p.score * p.crop.side)  # confident and large first
         return people[:max_people]
+
+    def detect_windows(self, image: np.ndarray) -> list[Detection]:
+        """Detections of every window :meth:`find_people` searches (the whole image with and
+        without a border, squares along a long one), most confident first, not merged across
+        windows: the detector pass of video tracking."""
+        return self._candidates(image, _windows(image.shape[1], image.shape[0]))
 
     def _candidates(self, image: np.ndarray, windows) -> list[Detection]:
         """Detections of every window, in image pixels, most confident first."""
@@ -430,6 +441,8 @@ def _similar_crops(a: Crop, b: Crop) -> bool:
                 and abs(wrap_angle(a.rotation - b.rotation)) < turn)
 
 
-def _same_person(a: LandmarkOutput, b: LandmarkOutput) -> bool:
+def same_person(a: LandmarkOutput, b: LandmarkOutput) -> bool:
+    """Whether two landmark answers found the same person: median keypoint distance under
+    :data:`SAME_PERSON` of the smaller crop's side."""
     distance = np.median(np.linalg.norm(a.keypoints - b.keypoints, axis=1))
     return bool(distance < SAME_PERSON * min(a.crop.side, b.crop.side))

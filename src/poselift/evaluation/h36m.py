@@ -1,6 +1,7 @@
 """The Human3.6M protocols of section 6, for lifting 2D joints to 3D.
 
-Each test frame of each camera is lifted on its own (no temporal smoothing), with the
+Each test frame of each camera is lifted on its own (unless ``smoothing`` asks for each
+sequence's poses to be smoothed over time, :mod:`poselift.video.smoothing`), with the
 camera's known rotation as the E of eq. 4 (its yaw is absorbed by the searched angle) and,
 unless turned off, one perspective correction with its focal length, and
 the answer is compared, in that camera's frame, with the ground truth:
@@ -18,7 +19,9 @@ the third camera in the usual order, 58860488; "trial 1" of protocol #3 is the f
 action's two sequences in name order ("Directions" before "Directions 1", "Sitting 1"
 before "Sitting 2"). The 14 joints are H36M-17 without pelvis, spine and neck/nose (the LSP
 joints, with H36M's thorax for LSP's neck). Every protocol reports both MPJPE (root
-aligned) and PA-MPJPE, per action and averaged over actions, as in Tables 1 and 2.
+aligned) and PA-MPJPE, per action and averaged over actions, as in Tables 1 and 2; every
+frame (``frame_step=1``) also gives the acceleration error (mm per frame squared at 50
+frames/s, :func:`~poselift.evaluation.metrics.acceleration_error`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from ..lifting.learned import LearnedLifter
 from ..lifting.lifter import DEFAULT_GUIDE_WEIGHT
 from ..prior.model import PosePrior
 from ..skeleton import H36M17, convert, get_joint_set
-from .metrics import mpjpe, pa_mpjpe
+from ..video.smoothing import SMOOTHINGS, Smoothing, smooth_sequence
+from .metrics import acceleration_error, mpjpe, pa_mpjpe
 
 __all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "evaluate_h36m", "format_table",
            "load_2d_input"]
@@ -47,6 +51,9 @@ __all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "
 METRICS = ("mpjpe", "pa_mpjpe", "mrpe", "depth_error_pct")
 """Per pose: MPJPE after aligning the root, after Procrustes alignment; root position error and
 depth error (percent of the true depth) of :func:`~poselift.camera_space.place_root`."""
+
+H36M_FPS = 50.0
+"""Frames per second of Human3.6M's poses and detections."""
 
 FOURTEEN_JOINTS = tuple(j for j, n in enumerate(H36M17.joints) if n not in ("pelvis", "spine", "neck_nose"))
 """Indices of the 14 joints of protocols #2 and #3."""
@@ -118,7 +125,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                   data_dir=None, progress: bool = False, approximate_weight: float = 0.0, perspective: bool = True,
                   lifter: str = DEFAULT_LIFTER, learned=None, guide_weight: float = DEFAULT_GUIDE_WEIGHT,
                   frame_step: int | None = None, hypotheses: int | None = None,
-                  tally: HypothesisTally | None = None, **lift_options) -> dict:
+                  tally: HypothesisTally | None = None,
+                  smoothing: Smoothing | tuple[Smoothing, ...] = SMOOTHINGS["none"],
+                  **lift_options) -> dict:
     """Run a protocol: lift every selected frame and measure it.
 
     Args:
@@ -152,6 +161,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         tally: the :class:`HypothesisTally` to gather the hypotheses in (default: a new one),
             for a caller that wants every pose's numbers (``benchmarks/hypotheses.py`` fits the
             calibration from them).
+        smoothing: smooth each (sequence, camera)'s poses over its frames, at 50 frames/s over
+            the frame step (:mod:`poselift.video.smoothing`), every joint weighted alike; a tuple
+            of them: the poses are lifted once and measured under each (a list of results).
         **lift_options: passed to :class:`~poselift.lifting.Lifter` (angles, refine,
             regularization, scale_prior).
 
@@ -160,7 +172,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         and depth error (percent) of the roots placed in camera space (:data:`METRICS`), frame
         counts, a description of the input and the (sequence, camera) pairs skipped because
         the 2D input lacks them (the standard SH release has no S11 "Directions" for camera
-        54138969).
+        54138969); with ``frame_step=1``, also the acceleration error (``accel_error``, mm per
+        frame squared).
 
     Raises:
         ValueError: the 2D input has none of the protocol's (sequence, camera) pairs.
@@ -180,7 +193,10 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             raise ValueError(f"frame_step must be positive, got {frame_step}")
         spec = replace(spec, step=frame_step)
     cameras = h36m.load_cameras(data_dir)
-    errors: dict[str, dict[str, list]] = {}
+    several_smoothings = not isinstance(smoothing, Smoothing)
+    smoothings = tuple(smoothing) if several_smoothings else (smoothing,)
+    if hypotheses and smoothings != (SMOOTHINGS["none"],):
+        raise ValueError("hypotheses are measured frame by frame: they take no smoothing")
     several = (tally or HypothesisTally(hypotheses)) if hypotheses else None
     jobs = []
     for subject in subjects:
@@ -198,6 +214,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                          f"e.g. {skipped[0]}" if skipped else "the protocol selects no frames")
     prior_lifters: dict[tuple[str, str], Lifter] = {}
     jobs = tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}")
+    lifted_sequences = []
     for subject, sequence, camera, world, inputs, input_set in jobs:
         world = world[:: spec.step].astype(np.float64)
         truth = camera.world_to_camera(world)
@@ -213,6 +230,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
                              f"but {len(truth)} 3D frames")
         guide = None if lifter == "prior" else learned.lift(points, weights).pose_3d  # camera view frame
+        lifted = rotation = None
         if lifter == "learned":
             view_pose = guide
         else:
@@ -227,28 +245,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             else:
                 lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight, hypotheses=hypotheses)
             view_pose = lifted.pose_3d @ rotation.T
-        predicted = view_to_camera_axes(view_pose)  # the camera's OpenCV axes
-        joints = list(spec.joints)
-        bucket = errors.setdefault(h36m.action_of(sequence), {m: [] for m in METRICS + (several.metrics if several
-                                                                                              else ())})
-        if several:
-            several.add(bucket, lifted.hypotheses, rotation, truth, list(spec.joints))
-        bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
-                                     root=None))
-        bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
-        root = place_root(view_pose - view_pose[:, :1], camera.undistort(points), weights,
-                          Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name))
-        bucket["mrpe"].append(np.linalg.norm(root - truth[:, 0], axis=-1))
-        bucket["depth_error_pct"].append(100.0 * np.abs(root[:, 2] - truth[:, 0, 2]) / truth[:, 0, 2])
-
-    per_action = {action: {m: float(np.nanmean(np.concatenate(v))) for m, v in metrics.items()}
-                  for action, metrics in sorted(errors.items())}
-    frames = {action: int(sum(len(x) for x in metrics["mpjpe"])) for action, metrics in sorted(errors.items())}
-    reported = METRICS + (several.metrics if several else ())
-    all_frames = {m: float(np.nanmean(np.concatenate([np.concatenate(e[m]) for e in errors.values()])))
-                  for m in reported}
-    unplaced = int(sum(np.isnan(np.concatenate(e["mrpe"])).sum() for e in errors.values()))
-    return {
+        lifted_sequences.append((sequence, camera, points, weights, view_pose, truth,
+                                 lifted.hypotheses if several else None, rotation))
+    description = {
         "protocol": spec.name,
         "headline": spec.headline,
         "subjects": list(subjects),
@@ -262,9 +261,46 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "first_trial_only": spec.first_trial_only,
         "joints": [H36M17.joints[j] for j in spec.joints],
         "prior": None if lifter == "learned" else prior.describe(),
+        "skipped": skipped,
+    }
+    results = [{**description, **_measured(lifted_sequences, spec, each, several)} for each in smoothings]
+    return results if several_smoothings else results[0]
+
+
+def _measured(lifted_sequences: list, spec: Protocol, smoothing: Smoothing, several) -> dict:
+    """The metrics of :func:`evaluate_h36m` of the lifted sequences, smoothed by ``smoothing``."""
+    errors: dict[str, dict[str, list]] = {}
+    measured = METRICS + (("accel_error",) if spec.step == 1 else ())
+    joints = list(spec.joints)
+    for sequence, camera, points, weights, view_pose, truth, hypotheses, rotation in lifted_sequences:
+        if smoothing.mode != "none":
+            view_pose = smooth_sequence(view_pose - view_pose[:, :1], smoothing, H36M_FPS / spec.step)
+        predicted = view_to_camera_axes(view_pose)  # the camera's OpenCV axes
+        bucket = errors.setdefault(h36m.action_of(sequence), {m: [] for m in measured + (several.metrics if several
+                                                                                              else ())})
+        if several:
+            several.add(bucket, hypotheses, rotation, truth, joints)
+        bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
+                                     root=None))
+        bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
+        if "accel_error" in bucket:
+            bucket["accel_error"].append(acceleration_error(predicted[:, joints], truth[:, joints]))
+        root = place_root(view_pose - view_pose[:, :1], camera.undistort(points), weights,
+                          Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name))
+        bucket["mrpe"].append(np.linalg.norm(root - truth[:, 0], axis=-1))
+        bucket["depth_error_pct"].append(100.0 * np.abs(root[:, 2] - truth[:, 0, 2]) / truth[:, 0, 2])
+
+    per_action = {action: {m: float(np.nanmean(np.concatenate(v))) for m, v in metrics.items()}
+                  for action, metrics in sorted(errors.items())}
+    frames = {action: int(sum(len(x) for x in metrics["mpjpe"])) for action, metrics in sorted(errors.items())}
+    reported = measured + (several.metrics if several else ())
+    all_frames = {m: float(np.nanmean(np.concatenate([np.concatenate(e[m]) for e in errors.values()])))
+                  for m in reported}
+    unplaced = int(sum(np.isnan(np.concatenate(e["mrpe"])).sum() for e in errors.values()))
+    return {
+        "smoothing": smoothing.describe(),
         "per_action": per_action,
         "frames": frames,
-        "skipped": skipped,
         "average_over_actions": {m: float(np.mean([a[m] for a in per_action.values()])) for m in reported},
         "average_over_frames": all_frames,
         "root_not_placed": unplaced,
@@ -365,17 +401,20 @@ def format_table(result: dict) -> str:
         lifter += ", weak perspective"
     lines = [f"Human3.6M protocol {result['protocol']}, subjects {' '.join(result['subjects'])}, "
              f"input {result['input']}, lifter {lifter}, "
-             f"every {result['frame_step']} frame(s), cameras {' '.join(result['cameras'])}"
+             f"every {result['frame_step']} frame(s), smoothing {result['smoothing']['mode']}, "
+             f"cameras {' '.join(result['cameras'])}"
              f"{', first trial only' if result['first_trial_only'] else ''}, {len(result['joints'])} joints",
              f"{'action':<14}{'frames':>8}{'MPJPE mm':>10}{'PA-MPJPE mm':>13}{'MRPE mm':>9}{'depth err %':>13}"]
 
     several = result.get("hypotheses")
     oracles = [f"mpjpe_best_of_{k}" for k in several["oracles"]] if several else []
     lines[-1] += "".join(f"{'best of ' + name.rsplit('_', 1)[1]:>11}" for name in oracles)
+    lines[-1] += f"{'accel mm/f2':>12}" if "accel_error" in result["average_over_frames"] else ""
 
     def row(name: str, frames: int, values: dict) -> str:
         return (f"{name:<14}{frames:>8}{values['mpjpe']:>10.1f}{values['pa_mpjpe']:>13.1f}{values['mrpe']:>9.0f}"
-                f"{values['depth_error_pct']:>13.1f}" + "".join(f"{values[m]:>11.1f}" for m in oracles))
+                f"{values['depth_error_pct']:>13.1f}" + "".join(f"{values[m]:>11.1f}" for m in oracles)
+                + (f"{values['accel_error']:>12.2f}" if "accel_error" in values else ""))
 
     for action, values in result["per_action"].items():
         lines.append(row(action, result["frames"][action], values))

@@ -2,6 +2,8 @@
 
 * MPJPE: mean per-joint position error in mm, after aligning the root joints (protocol #1).
 * PA-MPJPE: the same after a per-pose similarity (Procrustes) alignment (protocols #2, #3).
+* Acceleration error: mean over joints of the distance between the predicted and the true
+  second differences of root-relative joints, mm per frame squared (as VideoPose3D reports it).
 * 2D: mean pixel error, and PCK@0.2: the fraction of joints within :data:`PCK_FRACTION` of
   the torso size (:func:`torso_size`, LSP's convention: |right shoulder - left hip|).
 """
@@ -13,7 +15,7 @@ import numpy as np
 from ..geometry import procrustes_align
 from ..skeleton import JointSet
 
-__all__ = ["PCK_FRACTION", "mpjpe", "pa_mpjpe", "pck", "pck_hits", "pixel_error", "torso_size"]
+__all__ = ["PCK_FRACTION", "acceleration_error", "mpjpe", "pa_mpjpe", "pck", "pck_hits", "pixel_error", "torso_size"]
 
 PCK_FRACTION = 0.2
 """A joint is correct within this fraction of the torso size (PCK@0.2)."""
@@ -40,6 +42,16 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """(..., L, 3) -> (...) mean joint distance after the best similarity transform of ``pred``."""
     pred, gt = _check(pred, gt)
     return np.linalg.norm(procrustes_align(pred, gt) - gt, axis=-1).mean(axis=-1)
+
+
+def acceleration_error(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
+    """(T, L, 3) consecutive frames -> (T - 2,) acceleration error of frames 1 .. T-2, in the
+    input's unit per frame squared, after moving both roots to the origin."""
+    pred, gt = _check(pred, gt)
+    pred = pred - pred[:, root:root + 1]
+    gt = gt - gt[:, root:root + 1]
+    second = (pred[2:] - 2 * pred[1:-1] + pred[:-2]) - (gt[2:] - 2 * gt[1:-1] + gt[:-2])
+    return np.linalg.norm(second, axis=-1).mean(axis=-1)
 
 
 def pixel_error(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None = None) -> float:

@@ -1,0 +1,155 @@
+"""``poselift estimate`` on videos: each video's JSON lines (and rendered MP4), its row in the run's summary.
+
+A video's outputs are ``<name>.jsonl`` (:mod:`poselift.video.output`) and, with ``render``,
+``<name>_render.mp4`` (:mod:`poselift.video.render`). A video that cannot be opened writes
+nothing; one that breaks off (truncated, a frame that cannot be read) keeps every frame
+before the fault, says why in its end line and counts as failed; Ctrl-C or SIGTERM ends the
+JSON lines with an ``interrupted`` end line and closes the MP4 on the frames drawn, then
+the interruption goes on (the command exits with 130 or 143).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..batch.summary import Row
+from ..files import raise_if_shared
+from .output import FrameLog
+from .pipeline import estimate_video
+from .reading import FRAME_FOLDER_FPS, VIDEO_SUFFIXES, VideoError, open_frame_folder, open_video
+from .render import Renderer
+from .smoothing import SMOOTHINGS, Smoothing
+from .tracking import DETECT_EVERY, Tracker
+
+__all__ = ["VideoOptions", "VideoOutputs", "is_video", "video_outputs", "estimate_video_file", "finished_video"]
+
+
+def is_video(path: Path, frame_folders: bool = False) -> bool:
+    """Whether ``path`` is taken as a video: a file with a :data:`VIDEO_SUFFIXES` ending, or
+    (``frame_folders``) a folder of frames."""
+    return path.is_dir() if frame_folders else path.suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How videos are run: smoothing, tracking, people, rendering, and the frame rate of frame folders."""
+
+    smoothing: Smoothing = SMOOTHINGS["offline"]
+    detect_every: int = DETECT_EVERY
+    max_people: int | None = None
+    render: bool = False
+    folder_fps: float = FRAME_FOLDER_FPS
+
+    def tracking(self) -> dict:
+        """The ``tracking`` entry of the header."""
+        return {"detect_every": self.detect_every, "max_people": self.max_people}
+
+
+@dataclass(frozen=True)
+class VideoOutputs:
+    """Where one video's results go."""
+
+    jsonl: Path
+    mp4: Path
+
+
+def video_outputs(videos: list[Path], out_dir: Path, taken: set[Path]) -> list[VideoOutputs]:
+    """Each video's outputs in ``out_dir``: ``<stem>.jsonl`` and ``<stem>_render.mp4``, with
+    ``-2``, ``-3`` ... added where a name is taken (``taken``: other outputs and the inputs,
+    resolved) or would be a video's own file."""
+    inputs = {v.resolve() for v in videos}
+    chosen = []
+    for video in videos:
+        base, count = video.stem if video.is_file() else video.name, 1
+        while True:
+            name = base if count == 1 else f"{base}-{count}"
+            outputs = VideoOutputs(out_dir / f"{name}.jsonl", out_dir / f"{name}_render.mp4")
+            paths = {outputs.jsonl.resolve(), outputs.mp4.resolve()}
+            if not paths & (taken | inputs):
+                break
+            count += 1
+        taken |= paths
+        chosen.append(outputs)
+    return chosen
+
+
+def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: VideoOptions) -> int | None:
+    """The number of tracks in the outputs an earlier run left complete for the same video,
+    settings and options (header and end line agree; the MP4 is there if asked for); None: redo it."""
+    try:
+        with open(outputs.jsonl, "rb") as file:
+            header = json.loads(file.readline())
+            file.seek(max(0, os.path.getsize(outputs.jsonl) - 4096))
+            end = json.loads(file.read().rstrip(b"\n").rsplit(b"\n", 1)[-1])["end"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = (isinstance(header, dict) and header.get("video", {}).get("path") == str(path)
+            and header.get("settings") == settings and header.get("smoothing") == options.smoothing.describe()
+            and header.get("tracking") == options.tracking())
+    if not same or not isinstance(end, dict) or end.get("status") != "complete":
+        return None
+    if options.render and not outputs.mp4.is_file():
+        return None
+    return end.get("tracks")
+
+
+def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: dict, options: VideoOptions,
+                        frame_folder: bool = False, progress: bool = False) -> Row:
+    """Run one video and write its outputs; its :class:`~poselift.batch.summary.Row` (status
+    ``ok``, ``nobody`` or ``failed``, the number of tracks). Raises only
+    :class:`~poselift.files.OutputError` (nothing more can be written) and interruptions, after
+    closing the outputs on the frames done."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    try:
+        video = open_frame_folder(path, options.folder_fps) if frame_folder else open_video(path)
+    except VideoError as error:
+        return Row(str(path), "failed", None, time.perf_counter() - started, str(error))
+    renderer = log = None
+    status, error = "interrupted", None
+    tracker = Tracker(estimator.blazepose, options.detect_every, options.max_people)
+    try:
+        try:
+            renderer = Renderer(outputs.mp4, video.info) if options.render else None
+            log = FrameLog(outputs.jsonl, {"video": video.info.describe()}, settings, options.smoothing.describe(),
+                           options.tracking())
+        except OSError as failure:
+            raise_if_shared(failure, outputs.jsonl)
+            raise
+        frames = estimate_video(estimator, video, options.smoothing, keep=renderer.keep if renderer else None,
+                                tracker=tracker)
+        for frame in tqdm(frames, total=video.info.frames, disable=not progress, unit="frame", leave=False,
+                          desc=path.name):
+            log.write(frame)
+            if renderer:
+                renderer.write(frame)
+        status = "complete"
+    except VideoError as fault:
+        status, error = "failed", str(fault)
+    except OSError as failure:
+        status, error = "failed", str(failure)
+        raise_if_shared(failure, outputs.jsonl)
+    except Exception as failure:  # any other fault is this video's: the next one still runs
+        status, error = "failed", f"{path}: {type(failure).__name__}: {failure}"
+    finally:
+        if log is not None:
+            log.close(status, error, tracker.detector_runs)
+        if renderer is not None:
+            if log is None:
+                renderer.abandon()
+            else:
+                renderer.close()
+    seconds = time.perf_counter() - started
+    tracks = len(log.tracks) if log else 0
+    if status == "failed":
+        kept = f"; kept the {log.frames} frame(s) before it in {outputs.jsonl}" if log else ""
+        return Row(str(path), "failed", tracks, seconds, error + kept)
+    written = f"wrote {outputs.jsonl} ({log.frames} frames, {tracks} track(s), {log.frames / seconds:.1f} frames/s)"
+    print(written + (f" and {outputs.mp4}" if renderer and renderer.frames else ""), file=sys.stdout)
+    return Row(str(path), "ok" if tracks else "nobody", tracks, seconds)

@@ -1,0 +1,376 @@
+"""Video: smoothing properties, reading faults, the command on videos (bad ones too), tracking on real clips."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from poselift.cli import main
+from poselift.evaluation.metrics import acceleration_error, mpjpe
+from poselift.video.output import read_video_result
+from poselift.video.reading import VideoError, open_frame_folder, open_video
+from poselift.video.smoothing import SMOOTHINGS, Smoothing, TrackSmoother, smooth_sequence
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
+
+
+def _moving_truth(frames: int, fps: float = 50.0) -> np.ndarray:
+    """(frames, 17, 3) mm: joints swinging at walking frequencies, root at the origin."""
+    t = np.arange(frames)[:, None] / fps
+    phase = np.arange(17)[None, :]
+    truth = np.stack([300 * np.sin(2 * np.pi * 0.9 * t + phase), 200 * np.cos(2 * np.pi * 1.3 * t + phase),
+                      150 * np.sin(2 * np.pi * 0.5 * t + 2 * phase)], axis=-1)
+    return truth - truth[:, :1]
+
+
+def test_acceleration_error_is_zero_for_steady_motion_and_counts_second_differences():
+    truth = np.zeros((5, 17, 3))
+    steady = truth + np.arange(5)[:, None, None] * np.array([3.0, -1.0, 2.0])  # every joint, root too
+    np.testing.assert_allclose(acceleration_error(steady, truth), 0.0, atol=1e-12)
+    bumped = truth.copy()
+    bumped[2, 3, 0] = 1.0
+    np.testing.assert_allclose(acceleration_error(bumped, truth), np.array([1.0, 2.0, 1.0]) / 17)
+
+
+@pytest.mark.parametrize("mode", ["causal", "offline"])
+def test_smoothing_lowers_acceleration_and_position_error_on_noisy_known_truth(mode, rng):
+    truth = _moving_truth(600)
+    noisy = truth + rng.normal(0, 30, truth.shape)
+    noisy -= noisy[:, :1]
+    smoothed = smooth_sequence(noisy, SMOOTHINGS[mode], 50.0)
+    assert acceleration_error(smoothed, truth).mean() < 0.4 * acceleration_error(noisy, truth).mean()
+    assert mpjpe(smoothed, truth).mean() < mpjpe(noisy, truth).mean()
+
+
+@settings(max_examples=25, deadline=None)
+@given(cut=st.integers(1, 99), seed=st.integers(0, 2**16))
+def test_a_causal_frame_does_not_change_when_a_later_frame_does(cut, seed):
+    rng = np.random.default_rng(seed)
+    poses = rng.normal(0, 100, (100, 17, 3))
+    changed = poses.copy()
+    changed[cut:] += rng.normal(0, 500, changed[cut:].shape)
+    first, second = (smooth_sequence(p, SMOOTHINGS["causal"], 30.0) for p in (poses, changed))
+    np.testing.assert_array_equal(first[:cut], second[:cut])
+    assert not np.allclose(first[cut:], second[cut:])
+
+
+def test_offline_smoothing_in_blocks_matches_the_whole_sequence_smoother(rng):
+    truth = _moving_truth(1000)
+    noisy = truth + rng.normal(0, 30, truth.shape)
+    blocks = smooth_sequence(noisy, SMOOTHINGS["offline"], 50.0)
+    whole = smooth_sequence(noisy, SMOOTHINGS["offline"], 50.0, lag_s=np.inf)
+    assert np.abs(blocks - whole).max() < 0.5  # mm
+
+
+def test_offline_smoothing_hands_frames_out_in_order_with_a_bounded_wait():
+    smoother = TrackSmoother(SMOOTHINGS["offline"], fps=30.0)
+    handed, most_waiting = [], 0
+    for t in range(200):
+        handed += [key for key, _ in smoother.push(t, np.full((17, 3), float(t)))]
+        most_waiting = max(most_waiting, t + 1 - len(handed))
+    handed += [key for key, _ in smoother.finish()]
+    assert handed == list(range(200)) and most_waiting <= 2 * smoother.lag
+
+
+def test_a_low_weight_joint_follows_its_noisy_measurements_less(rng):
+    truth = _moving_truth(300)
+    noisy = truth + rng.normal(0, 30, truth.shape)
+    weights = np.ones((300, 17))
+    weights[:, 5] = 0.1
+    smoothed = smooth_sequence(noisy, SMOOTHINGS["causal"], 50.0, weights)
+    plain = smooth_sequence(noisy, SMOOTHINGS["causal"], 50.0)
+    jitter = [np.linalg.norm(np.diff(s[:, 5] - truth[:, 5], n=2, axis=0), axis=-1).mean() for s in (smoothed, plain)]
+    assert jitter[0] < 0.7 * jitter[1]
+
+
+@pytest.mark.parametrize("bad", [dict(mode="gentle"), dict(mode="causal", acceleration=-1.0),
+                                 dict(mode="offline", measurement=float("nan"))])
+def test_bad_smoothing_settings_are_refused(bad):
+    with pytest.raises(ValueError, match="smoothing"):
+        Smoothing(**bad)
+
+
+# Videos made here -----------------------------------------------------------------------------------------------
+
+
+def _write_video(path: Path, frames: int, person: bool = True, fourcc: str = "MJPG", size: int = 320) -> Path:
+    """A clip of the bundled astronaut photo drifting a pixel a frame (or a grey field without anyone)."""
+    still = cv2.resize(cv2.imread(str(EXAMPLE)), (size, size), interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25.0, (size, size))
+    for index in range(frames):
+        frame = np.roll(still, index % 20, axis=1) if person else np.full((size, size, 3), 90, np.uint8)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def _truncated(tmp_path: Path, frames: int = 40) -> Path:
+    whole = _write_video(tmp_path / "whole.avi", frames).read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole[:len(whole) * 6 // 10])
+    return cut
+
+
+def test_a_truncated_video_yields_its_frames_then_says_it_was_cut(tmp_path):
+    video = open_video(_truncated(tmp_path))
+    read = []
+    with pytest.raises(VideoError, match="ends after .* of its 40 frames") as caught:
+        for index, frame in video:
+            read.append(index)
+            assert frame.shape == (320, 320, 3) and frame.dtype == np.uint8
+    assert read == list(range(len(read))) and 5 < len(read) < 40 and caught.value.frames_read == len(read)
+
+
+def test_a_file_that_is_not_a_video_is_refused(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("not a video")
+    with pytest.raises(VideoError, match="not a readable video"):
+        open_video(fake)
+
+
+def test_a_video_without_frames_is_refused(tmp_path):
+    empty = _write_video(tmp_path / "empty.avi", 0)
+    with pytest.raises(VideoError, match="no frames"):
+        open_video(empty)
+
+
+def test_a_codec_ffmpeg_cannot_decode_is_named(tmp_path):
+    data = bytearray(_write_video(tmp_path / "clip.avi", 5).read_bytes())
+    data[:] = data.replace(b"MJPG", b"QQQQ")
+    strange = tmp_path / "strange.avi"
+    strange.write_bytes(bytes(data))
+    with pytest.raises(VideoError, match="codec 'QQQQ'"):
+        open_video(strange)
+
+
+def test_a_frame_folder_plays_in_the_order_of_its_numbers(tmp_path):
+    for number in (10, 2, 1):
+        cv2.imwrite(str(tmp_path / f"frame_{number}.png"), np.full((8, 6, 3), number, np.uint8))
+    video = open_frame_folder(tmp_path, fps=12.0)
+    assert (video.info.width, video.info.height, video.info.fps, video.info.frames) == (6, 8, 12.0, 3)
+    assert [int(frame[0, 0, 0]) for _, frame in video] == [1, 2, 10]
+
+
+def test_a_frame_folder_with_a_frame_of_another_size_stops_there(tmp_path):
+    cv2.imwrite(str(tmp_path / "1.png"), np.zeros((8, 6, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "2.png"), np.zeros((9, 6, 3), np.uint8))
+    with pytest.raises(VideoError, match="folder's frames are 6x8"):
+        list(open_frame_folder(tmp_path))
+
+
+# The command on videos -------------------------------------------------------------------------------------------
+
+
+def _lines(path: Path):
+    header, frames, end = read_video_result(path)
+    return header, frames, end
+
+
+@pytest.mark.slow
+def test_estimate_on_a_video_writes_a_line_per_frame_and_a_rendered_mp4_of_as_many_frames(tmp_path, capsys):
+    video = _write_video(tmp_path / "clip.avi", 30)
+    status = main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--quiet",
+                   "--smoothing", "causal"])
+    assert status == 0, capsys.readouterr().err
+    header, frames, end = _lines(tmp_path / "out" / "clip.jsonl")
+    assert header["video"]["frames"] == 30 and header["smoothing"]["mode"] == "causal"
+    assert [f["frame"] for f in frames] == list(range(30)) and end["status"] == "complete"
+    assert all(len(f["people"]) == 1 and f["people"][0]["track"] == 1 for f in frames)
+    person = frames[10]["people"][0]
+    assert np.array(person["joints_3d_mm"]).shape == (17, 3) and np.all(np.isfinite(person["joints_2d"]))
+    rendered = cv2.VideoCapture(str(tmp_path / "out" / "clip_render.mp4"))
+    assert int(rendered.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--quiet",
+                 "--smoothing", "causal"]) == 0
+    assert "skipping" in capsys.readouterr().out  # complete for the same settings: not redone
+
+
+@pytest.mark.slow
+def test_a_truncated_video_keeps_the_frames_before_the_cut_and_exits_1(tmp_path, capsys):
+    status = main(["estimate", str(_truncated(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1 and "ends after" in err and "kept the" in err and "Traceback" not in err
+    _, frames, end = _lines(tmp_path / "out" / "cut.jsonl")
+    assert end["status"] == "failed" and "ends after" in end["error"]
+    assert 5 < len(frames) < 40 and all(f["people"] for f in frames)  # offline-smoothed, every frame kept
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda folder: _write_video(folder / "empty.avi", 0), "no frames"),
+    (lambda folder: (folder / "text.mp4").write_text("hello") and folder / "text.mp4", "not a readable video"),
+])
+def test_a_video_that_cannot_be_read_exits_1_and_writes_nothing(tmp_path, capsys, make, message):
+    path = make(tmp_path)
+    assert main(["estimate", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert message in capsys.readouterr().err
+    assert not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+def test_a_video_with_nobody_says_so_in_its_outputs_and_exits_1(tmp_path, capsys):
+    video = _write_video(tmp_path / "empty_field.avi", 12, person=False)
+    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert "nobody found" in capsys.readouterr().err
+    _, frames, end = _lines(tmp_path / "out" / "empty_field.jsonl")
+    assert len(frames) == 12 and not any(f["people"] for f in frames) and end == {
+        "status": "complete", "frames": 12, "tracks": 0, "detector_runs": 12, "error": None}
+
+
+@pytest.mark.slow
+def test_a_folder_of_photos_and_videos_gets_each_its_outputs(tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(EXAMPLE, folder / "astronaut.png")
+    _write_video(folder / "astronaut.avi", 8)
+    assert main(["estimate", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 0, capsys.readouterr().err
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["astronaut.json", "astronaut.jsonl", "astronaut.png"]
+    assert len(_lines(tmp_path / "out" / "astronaut.jsonl")[1]) == 8
+
+
+@pytest.mark.slow
+def test_frames_folders_run_as_videos(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    still = cv2.resize(cv2.imread(str(EXAMPLE)), (320, 320))
+    for index in range(6):
+        cv2.imwrite(str(frames / f"{index + 1:04d}.jpg"), np.roll(still, index, axis=1))
+    assert main(["estimate", str(frames), "--frames", "--fps", "25", "--out", str(tmp_path / "out"),
+                 "--quiet"]) == 0, capsys.readouterr().err
+    header, lines, end = _lines(tmp_path / "out" / "frames.jsonl")
+    assert header["video"]["fps"] == 25.0 and len(lines) == 6 and end["tracks"] == 1
+    assert main(["estimate", str(EXAMPLE), "--frames", "--out", str(tmp_path / "out2")]) == 1
+    assert "not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130)])
+def test_ctrl_c_mid_video_leaves_every_written_frame_valid_and_no_partial_file(tmp_path, signum, status):
+    video = _write_video(tmp_path / "long.avi", 2000, size=256)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "poselift.cli", "estimate", str(video), "--out", str(out),
+                            "--render", "--smoothing", "causal", "--quiet"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    jsonl = out / "long.jsonl"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (jsonl.exists() and jsonl.read_text().count("\n") > 40):
+        time.sleep(0.2)
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == status and "Traceback" not in stderr and stderr.strip().endswith("interrupted")
+    lines = jsonl.read_text().splitlines()
+    assert all(json.loads(line) for line in lines)  # every line whole
+    _, frames, end = read_video_result(jsonl)
+    assert end["status"] == "interrupted" and end["frames"] == len(frames) > 40
+    assert [f["frame"] for f in frames] == list(range(len(frames)))
+    assert sorted(p.name for p in out.iterdir()) == ["long.jsonl", "long_render.mp4"]  # no temporary file
+    rendered = cv2.VideoCapture(str(out / "long_render.mp4"))
+    assert int(rendered.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+
+
+def test_a_line_cut_short_by_a_killed_process_is_dropped_on_reading(tmp_path):
+    path = tmp_path / "killed.jsonl"
+    header = {"format": "poselift.video", "version": 1}
+    path.write_text(json.dumps(header) + "\n" + json.dumps({"frame": 0, "people": []}) + "\n" + '{"frame": 1, "peo')
+    assert read_video_result(path) == (header, [{"frame": 0, "people": []}], None)
+    path.write_text(json.dumps(header) + "\n{bad\n" + json.dumps({"frame": 0, "people": []}) + "\n")
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
+        read_video_result(path)
+
+
+# Tracking on the real clips ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clips(data_dir):
+    folder = data_dir / "videos"
+    if not (folder / "phalp_running.mp4").is_file():
+        pytest.skip("the video clips are not in the shared data")
+    return folder
+
+
+@pytest.mark.slow
+def test_on_one_runner_the_detector_runs_far_less_than_once_per_frame(clips, estimator):
+    from poselift.video.pipeline import estimate_video
+    from poselift.video.tracking import Tracker
+
+    tracker = Tracker(estimator.blazepose)
+    calls = 0
+    detect = estimator.blazepose.detect
+
+    def counted(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return detect(*args, **kwargs)
+
+    estimator.blazepose.detect = counted
+    try:
+        frames = list(estimate_video(estimator, _frames_between(open_video(clips / "phalp_running.mp4"), 0, 90),
+                                     SMOOTHINGS["causal"], tracker=tracker))
+    finally:
+        del estimator.blazepose.detect
+    assert len(frames) == 90 and {p.track for f in frames for p in f.people} == {1}
+    assert tracker.detector_runs <= 4 and calls < len(frames) / 4  # frames 0, 30 and 60 (5 windows each)
+
+
+@pytest.mark.slow
+def test_two_people_keep_their_ids_while_both_are_tracked_on_a_real_clip(clips, estimator):
+    from poselift.video.pipeline import estimate_video
+
+    # frames 60-129 of sports2d_demo: a man jumping on a utility box, a woman walking past below
+    video = _frames_between(open_video(clips / "sports2d_demo.mp4"), 60, 130)
+    frames = list(estimate_video(estimator, video, SMOOTHINGS["causal"]))
+    assert len(frames) == 70
+    both = [f for f in frames if len(f.people) == 2]
+    assert len(both) >= 60
+
+    def height(tracked) -> float:
+        return tracked.person.joints_2d[:, 1].mean()
+
+    # (the id of the person higher in the frame, on the box; the id of the one below): one pair throughout
+    pairs = {(min(f.people, key=height).track, max(f.people, key=height).track) for f in both}
+    assert len(pairs) == 1 and len(set(pairs.pop())) == 2
+
+
+def _frames_between(video, start: int, stop: int):
+    """Frames ``start`` to ``stop - 1`` of a video, numbered from 0."""
+    from poselift.video.reading import Video
+
+    def frames():
+        for index, frame in video:
+            if index == stop:
+                return
+            if index >= start:
+                yield index - start, frame
+
+    return Video(video.info, frames())
+
+
+# Temporal smoothing measured on Human3.6M -----------------------------------------------------------------------
+
+
+def test_the_h36m_evaluation_lifts_once_for_several_smoothings(data_dir):
+    from poselift.evaluation.h36m import evaluate_h36m
+    from poselift.prior.model import PosePrior
+
+    modes = ("none", "offline")
+    results = evaluate_h36m(PosePrior.default(), 1, "gt", ("S9",), data_dir=data_dir, lifter="learned",
+                            frame_step=100, smoothing=tuple(SMOOTHINGS[m] for m in modes))
+    assert [r["smoothing"]["mode"] for r in results] == list(modes)
+    assert results[0]["frames"] == results[1]["frames"] and results[0]["per_action"] != results[1]["per_action"]
+    assert all("accel_error" not in r["average_over_frames"] for r in results)  # only over consecutive frames
+    with pytest.raises(ValueError, match="take no smoothing"):
+        evaluate_h36m(PosePrior.default(), 1, "gt", ("S9",), data_dir=data_dir, lifter="prior", frame_step=100,
+                      hypotheses=2, smoothing=SMOOTHINGS["causal"])
