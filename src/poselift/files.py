@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DECIMALS", "OutputError", "check_replaceable", "json_header", "raise_if_shared", "remove_temporaries",
-           "rounded", "write_atomically", "write_json"]
+__all__ = ["DECIMALS", "OutputError", "check_replaceable", "json_header", "raise_if_shared", "readable_by_all",
+           "remove_temporaries", "rounded", "write_atomically", "write_json"]
 
 DECIMALS = {"px": 2, "px2": 2, "mm": 1, "mm2": 1, "deg": 2, "fraction": 3, "scale": 4, "relative": 5}
 """Decimals kept in JSON output, by unit: pixels, squared pixels (residuals), millimetres,
@@ -68,9 +68,7 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
                                    suffix=".tmp")
         os.close(fd)
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)
+        readable_by_all(tmp)
         os.replace(tmp, path)
     except OSError as error:
         raise_if_shared(error, path)
@@ -81,6 +79,13 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
                 os.unlink(tmp)
             except OSError:  # the folder turned unwritable: the error above says so; a later sweep removes it
                 pass
+
+
+def readable_by_all(path: str | Path) -> None:
+    """Give a file the usual permissions of a new one (0644 less the umask): a temporary file's are 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o644 & ~umask)
 
 
 def raise_if_shared(error: OSError, path: Path) -> None:

@@ -22,9 +22,8 @@ from .lifting.choice import DEFAULT_LIFTER
 from .lifting.hypotheses import check_request
 from .lifting.lifter import DEFAULT_ANGLES
 
-__all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "lift_poses",
-           "lift_task",
-           "finished_poses", "output_paths", "KEYPOINT_SUFFIXES"]
+__all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "converted",
+           "lift_poses", "lift_task", "finished_poses", "output_paths", "KEYPOINT_SUFFIXES"]
 
 SCHEMA_VERSION = 2
 """Version of the ``poselift.lift`` JSON document (docs/output-format.md)."""

@@ -48,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     SIGTERM, after removing what was half written; 141: the reader of standard output went
     away (as after SIGPIPE; outputs written so far are complete).
     """
-    args = _parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
         else None
-    try:
+    args = None
+    try:  # building the parser imports the models' modules: a signal then is handled too
+        args = _parser().parse_args(argv)
         return args.run(args)
     except BrokenPipeError:  # the reader stopped reading (`| head`): as a Unix tool, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the flush at exit fails no more
@@ -75,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _failed(args: argparse.Namespace, message: str) -> int:
-    if args.verbose:
+def _failed(args: argparse.Namespace | None, message: str) -> int:
+    if args is not None and args.verbose:
         traceback.print_exc()
     print(f"poselift: {message}", file=sys.stderr)
     return 1

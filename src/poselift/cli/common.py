@@ -112,7 +112,7 @@ def add_smoothing_option(parser: argparse.ArgumentParser, default: str = "none")
 
     parser.add_argument("--smoothing", choices=SMOOTHING_MODES, default=default,
                         help="smooth each person's 3D pose over time: causal (each frame from the ones before "
-                             f"it, for live use) or offline (from the whole clip); default {default}")
+                             f"it, for live use) or offline (with 1 s of later frames too); default {default}")
 
 
 def smoothing_of(args: argparse.Namespace):

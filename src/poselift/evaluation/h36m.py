@@ -213,40 +213,47 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         raise ValueError(f"the 2D input has none of the protocol's {len(skipped)} (sequence, camera) pairs, "
                          f"e.g. {skipped[0]}" if skipped else "the protocol selects no frames")
     prior_lifters: dict[tuple[str, str], Lifter] = {}
-    jobs = tqdm(jobs, disable=not progress, desc=f"protocol {spec.name}")
-    lifted_sequences = []
-    for subject, sequence, camera, world, inputs, input_set in jobs:
-        world = world[:: spec.step].astype(np.float64)
-        truth = camera.world_to_camera(world)
-        if inputs is None:
-            points, weights = camera.project(world), None
-        else:
-            conversion = convert(inputs[sequence, camera.name][:: spec.step], get_joint_set(input_set), H36M17)
-            points = conversion.points
-            weights = conversion.weights.copy()
-            for name in conversion.approximate:
-                weights[..., H36M17.index(name)] *= approximate_weight
-        if len(points) != len(truth):
-            raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
-                             f"but {len(truth)} 3D frames")
-        guide = None if lifter == "prior" else learned.lift(points, weights).pose_3d  # camera view frame
-        lifted = rotation = None
-        if lifter == "learned":
-            view_pose = guide
-        else:
-            rotation = camera_lift_rotation(camera)
-            lifter_key = (subject, camera.name)
-            if lifter_key not in prior_lifters:
-                prior_lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
-            search = prior_lifters[lifter_key]
-            if perspective:
-                lifted = search.lift_perspective(points, float(np.mean(camera.focal)), camera.principal, weights,
-                                                 guide=guide, guide_weight=guide_weight, hypotheses=hypotheses)
+
+    def lifted_sequences():
+        """Each (sequence, camera) lifted: what :func:`_measured` measures."""
+        for subject, sequence, camera, world, inputs, input_set in tqdm(jobs, disable=not progress,
+                                                                        desc=f"protocol {spec.name}"):
+            world = world[:: spec.step].astype(np.float64)
+            truth = camera.world_to_camera(world)
+            if inputs is None:
+                points, weights = camera.project(world), None
             else:
-                lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight, hypotheses=hypotheses)
-            view_pose = lifted.pose_3d @ rotation.T
-        lifted_sequences.append((sequence, camera, points, weights, view_pose, truth,
-                                 lifted.hypotheses if several else None, rotation))
+                conversion = convert(inputs[sequence, camera.name][:: spec.step], get_joint_set(input_set), H36M17)
+                points = conversion.points
+                weights = conversion.weights.copy()
+                for name in conversion.approximate:
+                    weights[..., H36M17.index(name)] *= approximate_weight
+            if len(points) != len(truth):
+                raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
+                                 f"but {len(truth)} 3D frames")
+            guide = None if lifter == "prior" else learned.lift(points, weights).pose_3d  # camera view frame
+            lifted = rotation = None
+            if lifter == "learned":
+                view_pose = guide
+            else:
+                rotation = camera_lift_rotation(camera)
+                lifter_key = (subject, camera.name)
+                if lifter_key not in prior_lifters:
+                    prior_lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
+                search = prior_lifters[lifter_key]
+                if perspective:
+                    lifted = search.lift_perspective(points, float(np.mean(camera.focal)), camera.principal,
+                                                     weights, guide=guide, guide_weight=guide_weight,
+                                                     hypotheses=hypotheses)
+                else:
+                    lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight,
+                                         hypotheses=hypotheses)
+                view_pose = lifted.pose_3d @ rotation.T
+            yield (sequence, camera, points, weights, view_pose, truth, lifted.hypotheses if several else None,
+                   rotation)
+
+    # one smoothing: each sequence measured as it is lifted, then dropped; several: all kept, lifted once
+    sequences = list(lifted_sequences()) if several_smoothings else lifted_sequences()
     description = {
         "protocol": spec.name,
         "headline": spec.headline,
@@ -263,12 +270,12 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "prior": None if lifter == "learned" else prior.describe(),
         "skipped": skipped,
     }
-    results = [{**description, **_measured(lifted_sequences, spec, each, several)} for each in smoothings]
+    results = [{**description, **_measured(sequences, spec, each, several)} for each in smoothings]
     return results if several_smoothings else results[0]
 
 
-def _measured(lifted_sequences: list, spec: Protocol, smoothing: Smoothing, several) -> dict:
-    """The metrics of :func:`evaluate_h36m` of the lifted sequences, smoothed by ``smoothing``."""
+def _measured(lifted_sequences, spec: Protocol, smoothing: Smoothing, several) -> dict:
+    """The metrics of :func:`evaluate_h36m` of the lifted sequences (an iterable), smoothed by ``smoothing``."""
     errors: dict[str, dict[str, list]] = {}
     measured = METRICS + (("accel_error",) if spec.step == 1 else ())
     joints = list(spec.joints)
@@ -280,11 +287,11 @@ def _measured(lifted_sequences: list, spec: Protocol, smoothing: Smoothing, seve
                                                                                               else ())})
         if several:
             several.add(bucket, hypotheses, rotation, truth, joints)
-        bucket["mpjpe"].append(mpjpe((predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints],
-                                     root=None))
+        relative, true_relative = (predicted - predicted[:, :1])[:, joints], (truth - truth[:, :1])[:, joints]
+        bucket["mpjpe"].append(mpjpe(relative, true_relative, root=None))
         bucket["pa_mpjpe"].append(pa_mpjpe(predicted[:, joints], truth[:, joints]))
         if "accel_error" in bucket:
-            bucket["accel_error"].append(acceleration_error(predicted[:, joints], truth[:, joints]))
+            bucket["accel_error"].append(acceleration_error(relative, true_relative, root=None))
         root = place_root(view_pose - view_pose[:, :1], camera.undistort(points), weights,
                           Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name))
         bucket["mrpe"].append(np.linalg.norm(root - truth[:, 0], axis=-1))

@@ -44,12 +44,14 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.linalg.norm(procrustes_align(pred, gt) - gt, axis=-1).mean(axis=-1)
 
 
-def acceleration_error(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
+def acceleration_error(pred: np.ndarray, gt: np.ndarray, root: int | None = 0) -> np.ndarray:
     """(T, L, 3) consecutive frames -> (T - 2,) acceleration error of frames 1 .. T-2, in the
-    input's unit per frame squared, after moving both roots to the origin."""
+    input's unit per frame squared, after moving both roots to the origin (``root=None``: no
+    alignment, for joints already root-relative)."""
     pred, gt = _check(pred, gt)
-    pred = pred - pred[:, root:root + 1]
-    gt = gt - gt[:, root:root + 1]
+    if root is not None:
+        pred = pred - pred[:, root:root + 1]
+        gt = gt - gt[:, root:root + 1]
     second = (pred[2:] - 2 * pred[1:-1] + pred[:-2]) - (gt[2:] - 2 * gt[1:-1] + gt[:-2])
     return np.linalg.norm(second, axis=-1).mean(axis=-1)
 

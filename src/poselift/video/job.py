@@ -79,8 +79,9 @@ def video_outputs(videos: list[Path], out_dir: Path, taken: set[Path]) -> list[V
 
 
 def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: VideoOptions) -> int | None:
-    """The number of tracks in the outputs an earlier run left complete for the same video,
-    settings and options (header and end line agree; the MP4 is there if asked for); None: redo it."""
+    """The number of tracks in the outputs an earlier run left complete for the same video (and,
+    for a frame folder, frame rate), settings and options (header and end line agree; the MP4
+    is there if asked for); None: redo it."""
     try:
         with open(outputs.jsonl, "rb") as file:
             header = json.loads(file.readline())
@@ -88,7 +89,8 @@ def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: V
             end = json.loads(file.read().rstrip(b"\n").rsplit(b"\n", 1)[-1])["end"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    same = (isinstance(header, dict) and header.get("video", {}).get("path") == str(path)
+    video = header.get("video", {}) if isinstance(header, dict) else {}
+    same = (video.get("path") == str(path) and (not path.is_dir() or video.get("fps") == options.folder_fps)
             and header.get("settings") == settings and header.get("smoothing") == options.smoothing.describe()
             and header.get("tracking") == options.tracking())
     if not same or not isinstance(end, dict) or end.get("status") != "complete":
@@ -102,8 +104,9 @@ def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: 
                         frame_folder: bool = False, progress: bool = False) -> Row:
     """Run one video and write its outputs; its :class:`~poselift.batch.summary.Row` (status
     ``ok``, ``nobody`` or ``failed``, the number of tracks). Raises only
-    :class:`~poselift.files.OutputError` (nothing more can be written) and interruptions, after
-    closing the outputs on the frames done."""
+    :class:`~poselift.files.OutputError` (nothing more can be written; a failure to close the
+    outputs may also come as another :class:`OSError`) and interruptions, after closing the
+    outputs on the frames done."""
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -138,13 +141,16 @@ def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: 
     except Exception as failure:  # any other fault is this video's: the next one still runs
         status, error = "failed", f"{path}: {type(failure).__name__}: {failure}"
     finally:
-        if log is not None:
-            log.close(status, error, tracker.detector_runs)
-        if renderer is not None:
-            if log is None:
-                renderer.abandon()
-            else:
-                renderer.close()
+        video.close()
+        try:
+            if log is not None:
+                log.close(status, error, tracker.detector_runs)
+        finally:
+            if renderer is not None:
+                if log is None:
+                    renderer.abandon()
+                else:
+                    renderer.close()
     seconds = time.perf_counter() - started
     tracks = len(log.tracks) if log else 0
     if status == "failed":

@@ -48,7 +48,7 @@ def frame_entry(frame: VideoFrame) -> dict:
 
 
 class FrameLog:
-    """Writes a video's JSON lines to ``path`` (a context manager; see the module docstring).
+    """Writes a video's JSON lines to ``path`` (see the module docstring); :meth:`close` ends them.
 
     Args:
         path: the ``.jsonl`` file (replaced if it exists).
@@ -67,7 +67,11 @@ class FrameLog:
                   "joint_names": list(joint_set.joints), "bones": joint_set.bones.tolist(),
                   "settings": settings, "smoothing": smoothing, "tracking": tracking}
         self._file = open(self.path, "w", encoding="utf-8")
-        self._line(header)
+        try:
+            self._line(header)
+        except BaseException:
+            self._file.close()
+            raise
 
     def _line(self, entry: dict) -> None:
         self._file.write(json.dumps(entry, allow_nan=False, separators=(",", ":")) + "\n")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ import cv2  # noqa: E402
 
 from ..images import ImageError, read_image  # noqa: E402
 
-__all__ = ["VIDEO_SUFFIXES", "VideoError", "VideoInfo", "open_video", "open_frame_folder", "FRAME_FOLDER_FPS"]
+__all__ = ["VIDEO_SUFFIXES", "VideoError", "VideoInfo", "Video", "open_video", "open_frame_folder", "frame_number",
+           "FRAME_FOLDER_FPS"]
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 """File name endings taken as videos."""
@@ -69,14 +70,27 @@ class VideoInfo:
 
 
 class Video:
-    """An opened video: :attr:`info`, and iteration over ``(index, (H, W, 3) uint8 RGB frame)``."""
+    """An opened video: :attr:`info`, and iteration over ``(index, (H, W, 3) uint8 RGB frame)``.
 
-    def __init__(self, info: VideoInfo, frames: Iterator[tuple[int, np.ndarray]]) -> None:
+    Args:
+        info: what the video says of itself.
+        frames: a generator of its frames.
+        release: called by :meth:`close` to let go of the file.
+    """
+
+    def __init__(self, info: VideoInfo, frames: Iterator[tuple[int, np.ndarray]],
+                 release: Callable[[], None] | None = None) -> None:
         self.info = info
-        self._frames = frames
+        self._frames, self._release = frames, release
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         return self._frames
+
+    def close(self) -> None:
+        """Stop reading and let go of the file (also when no frame was read)."""
+        self._frames.close()
+        if self._release is not None:
+            self._release()
 
 
 def open_video(path: str | Path) -> Video:
@@ -108,7 +122,7 @@ def open_video(path: str | Path) -> Video:
         capture.release()
         raise VideoError(f"{path}: the video has no frames" if not info.frames else
                          f"{path}: cannot decode its frames (codec {info.codec!r})")
-    return Video(info, _frames_of(capture, first, info))
+    return Video(info, _frames_of(capture, first, info), capture.release)
 
 
 @contextlib.contextmanager
@@ -171,8 +185,9 @@ def open_frame_folder(folder: str | Path, fps: float = FRAME_FOLDER_FPS) -> Vide
     as a video at ``fps``.
 
     Raises:
-        VideoError: no such folder, no images in it, or frames of different sizes;
-            iterating raises it for a frame that cannot be read (after the ones before it).
+        VideoError: no such folder, no images in it, or a first frame that cannot be read;
+            iterating raises it for a frame that cannot be read or has another size (after
+            the frames before it).
     """
     from ..images import list_images
 
@@ -183,7 +198,7 @@ def open_frame_folder(folder: str | Path, fps: float = FRAME_FOLDER_FPS) -> Vide
         files = list_images([folder])
     except (FileNotFoundError, ValueError) as error:
         raise VideoError(f"{folder}: {error}") from None
-    files = sorted(files, key=_frame_number)
+    files = sorted(files, key=frame_number)
     try:
         first = read_image(files[0])
     except ImageError as error:
@@ -193,7 +208,8 @@ def open_frame_folder(folder: str | Path, fps: float = FRAME_FOLDER_FPS) -> Vide
     return Video(info, _folder_frames(files, first, info))
 
 
-def _frame_number(path: Path) -> tuple:
+def frame_number(path: Path) -> tuple:
+    """The sort key of a frame file: the last number in its name (``clip_000012_keypoints`` -> 12), then the name."""
     numbers = re.findall(r"\d+", path.stem)
     return (int(numbers[-1]) if numbers else -1, path.name)
 

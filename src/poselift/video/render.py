@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..files import OutputError, check_replaceable
+from ..files import OutputError, check_replaceable, readable_by_all
 from ..skeleton import H36M17
 from .pipeline import VideoFrame
 from .reading import VideoInfo
@@ -122,7 +122,7 @@ class Renderer:
             self._discard()
             return
         try:
-            os.chmod(self._tmp, 0o644 & ~_umask())
+            readable_by_all(self._tmp)
             os.replace(self._tmp, self.path)
         except OSError as error:
             self._discard()
@@ -138,9 +138,3 @@ class Renderer:
             os.unlink(self._tmp)
         except OSError:
             pass
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

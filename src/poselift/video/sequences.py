@@ -10,7 +10,6 @@ result written as the same JSON lines as a video's (:mod:`poselift.video.output`
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..files import rounded
 from ..keypoints import Keypoints, read_keypoints
 from ..lifting.choice import lift_diagnostics, lifter_settings
 from .output import FrameLog
+from .reading import frame_number
 from .smoothing import FrameSmoother, Smoothing
 
 __all__ = ["read_sequence", "follow", "lift_sequence", "SAME_TRACK"]
@@ -41,7 +41,7 @@ def read_sequence(path: Path, fmt: str, joint_set: str) -> list[Keypoints | None
         if not path.is_dir():
             raise ValueError(f"{path}: --sequence with --format openpose takes OpenPose's output folder "
                              "(one JSON file per frame)")
-        files = sorted(path.glob("*.json"), key=_frame_number)
+        files = sorted(path.glob("*.json"), key=frame_number)
         if not files:
             raise ValueError(f"{path}: the folder holds no .json files")
         frames = []
@@ -59,11 +59,6 @@ def read_sequence(path: Path, fmt: str, joint_set: str) -> list[Keypoints | None
     whole = read_keypoints(path, fmt, joint_set)
     return [Keypoints(whole.points[i:i + 1], whole.weights[i:i + 1], whole.joint_set, (label,))
             for i, label in enumerate(whole.labels)]
-
-
-def _frame_number(path: Path) -> tuple:
-    numbers = re.findall(r"\d+", path.stem)
-    return (int(numbers[-1]) if numbers else -1, path.name)
 
 
 def follow(frames: list[np.ndarray], weights: list[np.ndarray]) -> list[list[int]]:
@@ -152,7 +147,7 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
                 log.write_entry(_entry(index, fps, kept[index], ids[index], smoothed, row, lifted, conversion,
                                        weights))
         status = "complete"
-    except Exception as failure:
+    except Exception as failure:  # the caller's atomic write then drops the file, end line and all
         status, error = "failed", str(failure)
         raise
     finally:

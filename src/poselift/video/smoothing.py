@@ -3,8 +3,9 @@
 Each coordinate of the pose (17 joints x 3 for the 3D pose, in millimetres, root-relative)
 is a position with a velocity, driven by white acceleration noise of spectral density
 ``q`` (mm^2/s^3) and seen each frame with measurement noise ``r^2 / w`` (mm^2), where ``w``
-in (0, 1] is the joint's weight in the lift (BlazePose's visibility in videos): a joint the
-detector barely sees moves the estimate less. Time steps are in seconds, so the same
+is the joint's weight, clipped to [:data:`MIN_WEIGHT`, 1]: in videos BlazePose's visibility of
+a detected joint, 1 for a joint only the 3D model provides. A joint the detector barely sees
+moves the estimate less. Time steps are in seconds, so the same
 settings hold at any frame rate.
 
 Two modes:
@@ -209,8 +210,9 @@ class FrameSmoother:
         for track in [t for t in self._smoothers if t not in poses]:
             self._store(by_index, self._smoothers.pop(track).finish(), track)
         for track, (pose, weights) in poses.items():
-            smoother = self._smoothers.setdefault(track, TrackSmoother(self.smoothing, self.fps))
-            self._store(by_index, smoother.push(index, pose, weights), track)
+            if track not in self._smoothers:
+                self._smoothers[track] = TrackSmoother(self.smoothing, self.fps)
+            self._store(by_index, self._smoothers[track].push(index, pose, weights), track)
         return self._ready()
 
     def finish(self) -> list:
