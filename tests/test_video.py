@@ -167,12 +167,8 @@ def test_a_video_without_frames_is_refused(tmp_path):
 
 
 def test_a_codec_ffmpeg_cannot_decode_is_named(tmp_path):
-    data = bytearray(_write_video(tmp_path / "clip.avi", 5).read_bytes())
-    data[:] = data.replace(b"MJPG", b"QQQQ")
-    strange = tmp_path / "strange.avi"
-    strange.write_bytes(bytes(data))
     with pytest.raises(VideoError, match="codec 'QQQQ'"):
-        open_video(strange)
+        open_video(_strange_codec(tmp_path))
 
 
 def test_a_frame_folder_plays_in_the_order_of_its_numbers(tmp_path):
@@ -223,9 +219,17 @@ def test_a_truncated_video_keeps_the_frames_before_the_cut_and_exits_1(tmp_path,
     assert 5 < len(frames) < 40 and all(f["people"] for f in frames)  # offline-smoothed, every frame kept
 
 
+def _strange_codec(folder: Path) -> Path:
+    data = _write_video(folder / "clip.avi", 5).read_bytes().replace(b"MJPG", b"QQQQ")
+    (folder / "clip.avi").unlink()
+    (folder / "strange.avi").write_bytes(data)
+    return folder / "strange.avi"
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda folder: _write_video(folder / "empty.avi", 0), "no frames"),
     (lambda folder: (folder / "text.mp4").write_text("hello") and folder / "text.mp4", "not a readable video"),
+    (_strange_codec, "codec 'QQQQ'"),
 ])
 def test_a_video_that_cannot_be_read_exits_1_and_writes_nothing(tmp_path, capsys, make, message):
     path = make(tmp_path)
@@ -254,6 +258,16 @@ def test_a_folder_of_photos_and_videos_gets_each_its_outputs(tmp_path, capsys):
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["astronaut.json", "astronaut.jsonl", "astronaut.png"]
     assert len(read_video_result(tmp_path / "out" / "astronaut.jsonl")[1]) == 8
+
+
+@pytest.mark.slow
+def test_the_estimator_takes_a_video_file_and_follows_its_person(tmp_path, estimator):
+    frames = list(estimator.estimate_video(_write_video(tmp_path / "clip.avi", 12), smoothing="offline"))
+    assert [f.index for f in frames] == list(range(12)) and frames[5].time_s == pytest.approx(5 / 25.0)
+    assert all([p.track for p in f.people] == [1] for f in frames)
+    assert frames[5].people[0].pose_3d.shape == (17, 3)
+    with pytest.raises(ValueError, match="smoothing must be one of"):
+        estimator.estimate_video(tmp_path / "clip.avi", smoothing="gentle")
 
 
 @pytest.mark.slow

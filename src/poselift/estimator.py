@@ -202,6 +202,35 @@ class Estimator:
         found = self.blazepose.find_people(working, max_people, fast=self.fast)
         return [self.refine(person, pixel_scale / factor) for person in found]
 
+    def estimate_video(self, video, smoothing: str = "causal", fps: float | None = None, **options):
+        """Everyone in a video, frame after frame: :class:`~poselift.video.pipeline.VideoFrame`
+        objects, in order, as the video is read (:mod:`poselift.video`).
+
+        Args:
+            video: a video file, a folder of numbered frames, or an opened
+                :class:`~poselift.video.reading.Video`.
+            smoothing: ``"none"``, ``"causal"`` or ``"offline"``
+                (:data:`~poselift.video.smoothing.SMOOTHINGS`).
+            fps: frame rate of a folder of frames (default 30).
+            **options: ``detect_every``, ``max_people``, ``keep``, ``tracker`` of
+                :func:`~poselift.video.pipeline.estimate_video`.
+
+        Raises:
+            poselift.video.reading.VideoError: the video cannot be read (or breaks off, after
+                the frames before the fault).
+            ValueError: an unknown smoothing.
+        """
+        from .video.pipeline import estimate_video
+        from .video.reading import FRAME_FOLDER_FPS, Video, open_frame_folder, open_video
+        from .video.smoothing import SMOOTHING_MODES, SMOOTHINGS
+
+        if smoothing not in SMOOTHING_MODES:
+            raise ValueError(f"smoothing must be one of {', '.join(SMOOTHING_MODES)}, got {smoothing!r}")
+        if not isinstance(video, Video):
+            video = (open_frame_folder(video, FRAME_FOLDER_FPS if fps is None else fps) if Path(video).is_dir()
+                     else open_video(video))
+        return estimate_video(self, video, SMOOTHINGS[smoothing], **options)
+
     def refine(self, found: LandmarkOutput, pixel_scale: float = 1.0) -> Person:
         """The 2D and 3D pose of one BlazePose result (sections 5.2-5.5).
 
