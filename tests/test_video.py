@@ -190,9 +190,12 @@ def test_a_frame_folder_with_a_frame_of_another_size_stops_there(tmp_path):
 
 
 @pytest.mark.slow
-def test_estimate_on_a_video_writes_a_line_per_frame_and_a_rendered_mp4_of_as_many_frames(tmp_path, capsys):
+def test_estimate_on_a_video_writes_a_line_per_frame_a_rendered_mp4_and_a_bvh_of_as_many_frames(tmp_path, capsys):
+    from poselift.datasets.bvh import read_bvh
+    from poselift.skeleton import H36M17
+
     video = _write_video(tmp_path / "clip.avi", 30)
-    status = main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--quiet",
+    status = main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--bvh", "--quiet",
                    "--smoothing", "causal"])
     assert status == 0, capsys.readouterr().err
     header, frames, end = read_video_result(tmp_path / "out" / "clip.jsonl")
@@ -203,8 +206,16 @@ def test_estimate_on_a_video_writes_a_line_per_frame_and_a_rendered_mp4_of_as_ma
     assert np.array(person["joints_3d_mm"]).shape == (17, 3) and np.all(np.isfinite(person["joints_2d"]))
     rendered = cv2.VideoCapture(str(tmp_path / "out" / "clip_render.mp4"))
     assert int(rendered.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+    motion = read_bvh(tmp_path / "out" / "clip_track1.bvh")
+    assert motion.positions.shape[0] == 30 and motion.frame_time == pytest.approx(1 / 25.0)
+    back = motion.positions[:, [motion.names.index(n) for n in H36M17.joints]]
+    smoothed = np.array([f["people"][0]["joints_3d_mm"] for f in frames])
+    for child, parent in H36M17.bones:  # each bone keeps its direction (its length is the rest pose's)
+        a, b = (x[:, child] - x[:, parent] for x in (back, smoothed))
+        cosine = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+        assert cosine.min() > 0.999
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
-    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--quiet",
+    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--bvh", "--quiet",
                  "--smoothing", "causal"]) == 0
     assert "skipping" in capsys.readouterr().out  # complete for the same settings: not redone
 

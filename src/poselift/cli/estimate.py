@@ -48,7 +48,8 @@ def add_parser(commands) -> None:
     camera.add_argument("--fov", type=finite_float, metavar="DEGREES", help="the camera's horizontal field of view")
     estimate.add_argument("--no-exif", action="store_true",
                           help="do not read the focal length from the photos' EXIF (people stay root-relative)")
-    estimate.add_argument("--bvh", action="store_true", help="also write each person's pose as a BVH file")
+    estimate.add_argument("--bvh", action="store_true",
+                          help="also write each person's pose as a BVH file (a video: each track's motion)")
     estimate.add_argument("--csv", action="store_true", help="also write a CSV table: one row per person and joint")
     estimate.add_argument("--html", action="store_true",
                           help="also write a 3D viewer: one HTML file per photo that opens offline")
@@ -131,9 +132,9 @@ def run(args: argparse.Namespace) -> int:
     estimator = spec.build()  # checks the settings before the folder is made
     cameras = PhotoCameras(args.focal_px, args.fov, exif=not args.no_exif)
     exports = frozenset(kind for kind in EXPORTS if getattr(args, kind))
-    if videos and (exports or args.save_rounds):
-        print("poselift: --bvh, --csv, --html and --save-rounds apply to photos; videos get their JSON lines "
-              "(and --render)", file=sys.stderr)
+    if videos and (args.csv or args.html or args.save_rounds):
+        print("poselift: --csv, --html and --save-rounds apply to photos; videos get their JSON lines "
+              "(and --render, --bvh)", file=sys.stderr)
     out_dir = output_folder(args.out)
     report = EstimateReport()
     try:
@@ -177,7 +178,7 @@ def _estimate_videos(videos: list[Path], photos: list[Path], out_dir: Path, esti
     from ..estimate_output import estimator_settings, output_names
     from ..video.job import VideoOptions, estimate_video_file, finished_video, video_outputs
 
-    options = VideoOptions(smoothing_of(args), args.detect_every, args.max_people, args.render, args.fps)
+    options = VideoOptions(smoothing_of(args), args.detect_every, args.max_people, args.render, args.fps, args.bvh)
     taken = {p.resolve() for outputs in output_names(photos, out_dir) for p in outputs.paths()}
     settings = estimator_settings(estimator)
     for video, outputs in zip(videos, video_outputs(videos, out_dir, taken)):

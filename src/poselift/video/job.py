@@ -1,7 +1,9 @@
 """``poselift estimate`` on videos: each video's JSON lines (and rendered MP4), its row in the run's summary.
 
-A video's outputs are ``<name>.jsonl`` (:mod:`poselift.video.output`) and, with ``render``,
-``<name>_render.mp4`` (:mod:`poselift.video.render`). A video that cannot be opened writes
+A video's outputs are ``<name>.jsonl`` (:mod:`poselift.video.output`), with ``render``
+``<name>_render.mp4`` (:mod:`poselift.video.render`), and with ``bvh`` one
+``<name>_track<k>.bvh`` per track: its smoothed 3D motion, made from the JSON lines once the
+video is done (:mod:`poselift.export.bvh`). A video that cannot be opened writes
 nothing; one that breaks off (truncated, a frame that cannot be read) keeps every frame
 before the fault, says why in its end line and counts as failed; Ctrl-C or SIGTERM ends the
 JSON lines with an ``interrupted`` end line and closes the MP4 on the frames drawn, then
@@ -10,6 +12,7 @@ the interruption goes on (the command exits with 130 or 143).
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -26,7 +29,8 @@ from .render import Renderer
 from .smoothing import SMOOTHINGS, Smoothing
 from .tracking import DETECT_EVERY, Tracker
 
-__all__ = ["VideoOptions", "VideoOutputs", "is_video", "video_outputs", "estimate_video_file", "finished_video"]
+__all__ = ["VideoOptions", "VideoOutputs", "is_video", "video_outputs", "estimate_video_file", "finished_video",
+           "write_track_bvh"]
 
 
 def is_video(path: Path, frame_folders: bool = False) -> bool:
@@ -44,6 +48,7 @@ class VideoOptions:
     max_people: int | None = None
     render: bool = False
     folder_fps: float = FRAME_FOLDER_FPS
+    bvh: bool = False
 
     def tracking(self) -> dict:
         """The ``tracking`` entry of the header."""
@@ -56,6 +61,16 @@ class VideoOutputs:
 
     jsonl: Path
     mp4: Path
+
+    def bvh(self, track: int) -> Path:
+        """Track ``track``'s BVH file."""
+        return self.jsonl.with_name(f"{self.jsonl.stem}_track{track}.bvh")
+
+    def stale_bvh(self) -> list[Path]:
+        """BVH files an earlier run wrote for this video."""
+        stem = self.jsonl.stem
+        return [p for p in self.jsonl.parent.glob(f"{glob.escape(stem)}_track*.bvh")
+                if p.stem[len(stem) + len("_track"):].isdigit()]
 
 
 def video_outputs(videos: list[Path], out_dir: Path, taken: set[Path]) -> list[VideoOutputs]:
@@ -97,7 +112,22 @@ def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: V
         return None
     if options.render and not outputs.mp4.is_file():
         return None
-    return end.get("tracks")
+    tracks = end.get("tracks")
+    if options.bvh and not (isinstance(tracks, int) and all(outputs.bvh(k).is_file() for k in range(1, tracks + 1))):
+        return None
+    return tracks
+
+
+def write_track_bvh(outputs: VideoOutputs, fps: float) -> None:
+    """One BVH per track of the video's JSON lines (its smoothed motion, root at the origin), each
+    written atomically; those an earlier run left for this video are removed first."""
+    from ..export.bvh import write_bvh
+    from .output import track_motions
+
+    for stale in outputs.stale_bvh():
+        stale.unlink(missing_ok=True)
+    for track, motion in track_motions(outputs.jsonl).items():
+        write_bvh(outputs.bvh(track), motion, frame_time_s=1.0 / fps)
 
 
 def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: dict, options: VideoOptions,
@@ -151,11 +181,20 @@ def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: 
                     renderer.abandon()
                 else:
                     renderer.close()
+    if options.bvh and log is not None and log.frames:
+        try:
+            write_track_bvh(outputs, video.info.fps)
+        except (OSError, ValueError) as failure:
+            if isinstance(failure, OSError):
+                raise_if_shared(failure, outputs.jsonl)
+            status, error = "failed", f"{path}: no BVH written: {failure}"
     seconds = time.perf_counter() - started
     tracks = len(log.tracks) if log else 0
     if status == "failed":
         kept = f"; kept the {log.frames} frame(s) before it in {outputs.jsonl}" if log else ""
         return Row(str(path), "failed", tracks, seconds, error + kept)
     written = f"wrote {outputs.jsonl} ({log.frames} frames, {tracks} track(s), {log.frames / seconds:.1f} frames/s)"
-    print(written + (f" and {outputs.mp4}" if renderer and renderer.frames else ""), file=sys.stdout)
+    also = ([str(outputs.mp4)] if renderer and renderer.frames else []) + (
+        [f"{tracks} BVH file(s)"] if options.bvh and tracks else [])
+    print(written + "".join(f" and {item}" for item in also), file=sys.stdout)
     return Row(str(path), "ok" if tracks else "nobody", tracks, seconds)

@@ -22,12 +22,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ..files import json_header, raise_if_shared, rounded
 from ..lifting.choice import lift_diagnostics
 from ..skeleton import H36M17, JointSet
 from .pipeline import VideoFrame
 
-__all__ = ["SCHEMA_VERSION", "FrameLog", "read_video_result", "END_STATUSES"]
+__all__ = ["SCHEMA_VERSION", "FrameLog", "read_video_result", "track_motions", "END_STATUSES"]
 
 SCHEMA_VERSION = 1
 
@@ -130,3 +132,14 @@ def read_video_result(path: str | Path) -> tuple[dict, list[dict], dict | None]:
     end = entries[-1]["end"] if len(entries) > 1 and "end" in entries[-1] else None
     frames = entries[1:-1] if end is not None else entries[1:]
     return entries[0], frames, end
+
+
+def track_motions(path: str | Path) -> dict[int, np.ndarray]:
+    """Each track's smoothed 3D poses, frame after frame, from a ``poselift.video`` file:
+    track id -> (frames, J, 3) millimetres (a track covers consecutive frames)."""
+    _, frames, _ = read_video_result(path)
+    motions: dict[int, list] = {}
+    for frame in frames:
+        for person in frame["people"]:
+            motions.setdefault(person["track"], []).append(person["joints_3d_mm"])
+    return {track: np.asarray(poses, dtype=np.float64) for track, poses in sorted(motions.items())}
