@@ -16,8 +16,9 @@ Two modes:
   memory flat on an hour of video it runs over blocks: whenever :data:`OFFLINE_LAG_S` of
   frames wait beyond a block of the same length, the block is smoothed from the newest
   frame back and handed out. Every frame thus sees at least that much of the future; on
-  Human3.6M's S8 (one camera's 30 sequences) this differs from the whole-sequence smoother
-  by 0.00002 mm on average, 0.01 mm at most (``benchmarks/video_smoothing.py --tune``).
+  Human3.6M's S8 (the prior lifter's poses from SH detections, one camera's 30 sequences)
+  this differs from the whole-sequence smoother by 0.00002 mm on average, 0.01 mm at most
+  (``benchmarks/video_smoothing.py --tune``).
 
 The noise settings were chosen on Human3.6M's S8 (the validation subject), per mode, as the
 least smoothing within 0.1 mm of the lowest MPJPE from Stacked-Hourglass detections with the
