@@ -195,6 +195,8 @@ def test_estimate_on_a_video_writes_a_line_per_frame_a_rendered_mp4_and_a_bvh_of
     from poselift.skeleton import H36M17
 
     video = _write_video(tmp_path / "clip.avi", 30)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".clip_render.mp4.k1ll3d.tmp.mp4").write_bytes(b"left by a killed run")
     status = main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--bvh", "--quiet",
                    "--smoothing", "causal"])
     assert status == 0, capsys.readouterr().err

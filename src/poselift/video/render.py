@@ -9,11 +9,13 @@ Colours: left limbs blue, right red, the rest grey, as in the photo pictures; ea
 is written by its head, in both panels.
 
 The MP4 (MPEG-4 Part 2, OpenCV's FFmpeg) is written to a temporary file beside the output
-and renamed onto it when closed, so the output is always a whole, playable video.
+and renamed onto it when closed, so the output is always a whole, playable video; the next
+render of the same output removes the temporary file a killed run left.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -61,6 +63,8 @@ class Renderer:
         self.panel = self.size[1]
         self.frames = 0
         self._rotation = _view_rotation()
+        for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp.mp4"):  # a killed run's
+            stale.unlink(missing_ok=True)
         fd, self._tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp.mp4")
         os.close(fd)
         self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*"mp4v"), info.fps,
