@@ -418,3 +418,93 @@ def test_the_h36m_evaluation_measures_each_smoothing_on_the_same_frames(data_dir
     with pytest.raises(ValueError, match="take no smoothing"):
         evaluate_h36m(PosePrior.default(), 1, "gt", ("S9",), data_dir=data_dir, lifter="prior", frame_step=100,
                       hypotheses=2, smoothing=SMOOTHINGS["causal"])
+
+
+# Keypoint sequences (poselift lift --sequence) -----------------------------------------------------------------
+
+
+def _walking_2d(frames: int, seed: int = 0, shift: float = 0.0) -> np.ndarray:
+    """(frames, 17, 2) pixels: the shipped prior's poses blended smoothly into one another, seen side-on."""
+    from poselift.prior.model import PosePrior
+
+    prior = PosePrior.default()
+    keys = prior.to_millimetres(prior.sample(4, seed=seed))
+    t = np.linspace(0, 3, frames)
+    weights = np.clip(1 - np.abs(t[:, None] - np.arange(4)[None]), 0, 1)
+    poses = np.einsum("tk,kjc->tjc", weights, keys)
+    return np.stack([poses[..., 0], -poses[..., 1]], axis=-1) * 0.25 + [320.0 + shift, 240.0]
+
+
+def _openpose_folder(folder: Path, people: list[np.ndarray], swap: bool = True) -> Path:
+    """One OpenPose BODY_25 JSON per frame holding ``people`` ((frames, 17, 2) each), listed in
+    swapped order every other frame."""
+    from poselift.skeleton import H36M17, OPENPOSE25
+
+    folder.mkdir()
+    h36m = {name: i for i, name in enumerate(H36M17.joints)}
+    for t in range(len(people[0])):
+        listed = []
+        for pose in people:
+            keypoints = np.zeros((25, 3))
+            for j, name in enumerate(OPENPOSE25.joints):
+                if name in h36m:
+                    keypoints[j] = (*pose[t, h36m[name]], 0.9)
+            listed.append({"pose_keypoints_2d": keypoints.ravel().tolist()})
+        if swap and t % 2:
+            listed.reverse()
+        (folder / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": listed}))
+    return folder
+
+
+@pytest.mark.slow
+def test_an_array_sequence_is_lifted_one_track_and_smoothing_steadies_it(tmp_path, rng):
+    points = _walking_2d(150) + rng.normal(0, 2.0, (150, 17, 2))
+    np.save(tmp_path / "seq.npy", points)
+    assert main(["lift", str(tmp_path / "seq.npy"), "--format", "h36m", "--sequence", "--fps", "50",
+                 "--out", str(tmp_path / "seq.jsonl"), "--quiet", "--lifter", "prior"]) == 0
+    header, frames, end = read_video_result(tmp_path / "seq.jsonl")
+    assert header["input"]["fps"] == 50.0 and end["status"] == "complete" and len(frames) == 150
+    assert {p["track"] for f in frames for p in f["people"]} == {1}
+    smoothed, raw = (np.array([f["people"][0][key] for f in frames]) for key in ("joints_3d_mm", "joints_3d_frame_mm"))
+    jitter = [np.linalg.norm(np.diff(p, n=2, axis=0), axis=-1).mean() for p in (smoothed, raw)]
+    assert jitter[0] < 0.4 * jitter[1]
+
+
+@pytest.mark.slow
+def test_an_openpose_folder_keeps_each_person_on_their_track_whatever_the_listing_order(tmp_path):
+    folder = _openpose_folder(tmp_path / "op", [_walking_2d(40, seed=1), _walking_2d(40, seed=2, shift=400)])
+    assert main(["lift", str(folder), "--format", "openpose", "--sequence", "--out", str(tmp_path / "op.jsonl"),
+                 "--quiet", "--lifter", "prior", "--smoothing", "causal"]) == 0
+    header, frames, end = read_video_result(tmp_path / "op.jsonl")
+    assert end["tracks"] == 2 and len(frames) == 40 and header["input"]["format"] == "openpose"
+    for frame in frames:
+        left = {p["track"]: p["joints_2d"][0][0] < 500 for p in frame["people"]}
+        assert left == {1: True, 2: False}
+
+
+def test_follow_gives_a_returning_person_a_new_track():
+    from poselift.video.sequences import follow
+
+    pose = _walking_2d(3)
+    frames = [pose[:1], np.empty((0, 17, 2)), pose[2:3]]
+    weights = [np.ones((len(f), 17)) for f in frames]
+    assert follow(frames, weights) == [[1], [], [2]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "coco"], "--sequence takes --format openpose"),
+    (["--format", "openpose"], "takes OpenPose's output folder"),
+])
+def test_a_sequence_of_the_wrong_kind_is_refused(tmp_path, capsys, args, message):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"people": []}))
+    assert main(["lift", str(path), "--sequence", "--out", str(tmp_path / "o.jsonl"), *args]) == 1
+    assert message in capsys.readouterr().err and not (tmp_path / "o.jsonl").exists()
+
+
+def test_an_openpose_folder_without_anyone_is_refused_and_writes_nothing(tmp_path, capsys):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "f_000000000000_keypoints.json").write_text(json.dumps({"people": []}))
+    assert main(["lift", str(folder), "--format", "openpose", "--sequence", "--out", str(tmp_path / "o.jsonl")]) == 1
+    assert "no frame holds a pose" in capsys.readouterr().err and not list(tmp_path.glob("*o.jsonl*"))

@@ -131,6 +131,10 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     starts = np.concatenate([[0], np.cumsum(counts)])
     kept = [[i for i in range(starts[t], starts[t + 1]) if i in row] for t in range(len(frames))]
     ids = follow([conversion.points[k][..., :2] for k in kept], [weights[k] for k in kept])
+    # the smoother trusts a joint as the input does (derived ones as their inputs); joints the input's set
+    # never has, which only the 3D model provides, count fully, as in a video
+    trust = conversion.weights.copy()
+    trust[:, [target.index(name) for name in conversion.missing]] = 1.0
     smoother = FrameSmoother(smoothing, fps)
     source = {"input": {"path": str(path), "format": settings.format, "joint_set": stacked.joint_set.name,
                         "frames": len(frames), "fps": fps}}
@@ -141,7 +145,7 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     status, error = "interrupted", None
     try:
         for t, (poses, tracks) in enumerate(zip(kept, ids)):
-            entry = {track: (lifted.pose_3d[row[i]], weights[i]) for i, track in zip(poses, tracks)}
+            entry = {track: (lifted.pose_3d[row[i]], trust[i]) for i, track in zip(poses, tracks)}
             ready = smoother.push(t, entry)
             for index, _, smoothed in ready + (smoother.finish() if t == len(kept) - 1 else []):
                 log.write_entry(_entry(index, fps, kept[index], ids[index], smoothed, row, lifted, conversion,
