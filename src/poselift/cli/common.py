@@ -44,6 +44,14 @@ def finite_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0 (a frame rate)."""
+    value = finite_float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     """An argparse type: a number in [0, 1] (a weight)."""
     value = finite_float(text)

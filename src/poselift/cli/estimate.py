@@ -20,6 +20,7 @@ from .common import (
     fraction,
     lifter_weights,
     output_folder,
+    positive_float,
     positive_int,
     smoothing_of,
     writable_output,
@@ -75,7 +76,7 @@ def add_video_options(parser: argparse.ArgumentParser) -> None:
                        help="also write <name>_render.mp4: the frames with 2D skeletons and the 3D ones beside them")
     video.add_argument("--frames", action="store_true",
                        help="each folder named is one video: its numbered frames, in the order of their numbers")
-    video.add_argument("--fps", type=finite_float, default=FRAME_FOLDER_FPS,
+    video.add_argument("--fps", type=positive_float, default=FRAME_FOLDER_FPS,
                        help=f"frame rate of --frames folders (default {FRAME_FOLDER_FPS:g})")
 
 
@@ -121,8 +122,6 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate_output import EXPORTS, EstimateReport, estimate_files
     from ..video.job import is_video
 
-    if not args.fps > 0:
-        raise ValueError(f"--fps must be positive, got {args.fps}")
     cluster = batch_cluster(args)
     files = expand_inputs(args.paths, _frame_folders if args.frames else _photos_and_videos, args.list)
     videos = [f for f in files if is_video(f, args.frames)]

@@ -20,6 +20,7 @@ from .common import (
     fraction,
     lifter_weights,
     output_folder,
+    positive_float,
     smoothing_of,
     writable_output,
 )
@@ -31,6 +32,7 @@ def add_parser(commands) -> None:
     from ..keypoints import FORMATS
     from ..lifting import DEFAULT_ANGLES
     from ..skeleton import JOINT_SETS
+    from ..video.reading import FRAME_FOLDER_FPS
 
     lift = commands.add_parser("lift", help="lift 2D keypoints from files to 3D (paper section 5.3)")
     lift.add_argument("keypoints", nargs="*",
@@ -57,7 +59,8 @@ def add_parser(commands) -> None:
                           help="the input is one video's keypoints: an OpenPose output folder (one JSON per frame) "
                                "or an array (frames, J, 2|3); people are tracked, their 3D smoothed, and --out is "
                                "JSON lines, one per frame")
-    sequence.add_argument("--fps", type=finite_float, default=30.0, help="frames per second of --sequence (default 30)")
+    sequence.add_argument("--fps", type=positive_float, default=FRAME_FOLDER_FPS,
+                          help=f"frames per second of --sequence (default {FRAME_FOLDER_FPS:g})")
     add_smoothing_option(sequence, default="offline")
     lift.add_argument("--bvh", metavar="FILE", help="also write the poses, frame after frame, as one BVH motion")
     lift.add_argument("--csv", metavar="FILE", help="also write a CSV table: one row per pose and joint")
@@ -126,8 +129,6 @@ def _run_sequence(args: argparse.Namespace, cluster) -> int:
         raise ValueError("--sequence lifts one input (a folder of OpenPose frames or one array file), in this process")
     if args.bvh or args.csv or args.html or args.summary:
         raise ValueError("--sequence writes JSON lines only (no --bvh, --csv, --html or --summary)")
-    if not args.fps > 0:
-        raise ValueError(f"--fps must be positive, got {args.fps}")
     out = writable_output(Path(args.out))
     settings = _settings(args)
     counts = {}

@@ -20,6 +20,8 @@ drops.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ from ..lifting.choice import lift_diagnostics
 from ..skeleton import H36M17, JointSet
 from .pipeline import VideoFrame
 
-__all__ = ["SCHEMA_VERSION", "FrameLog", "read_video_result", "track_motions", "END_STATUSES"]
+__all__ = ["SCHEMA_VERSION", "FrameLog", "video_lines", "read_video_result", "track_motions", "END_STATUSES"]
 
 SCHEMA_VERSION = 1
 
@@ -103,43 +105,52 @@ class FrameLog:
             self._file.close()
 
 
-def read_video_result(path: str | Path) -> tuple[dict, list[dict], dict | None]:
-    """(header, frame entries, end entry or None) of a ``poselift.video`` file.
-
-    A last line that is not whole JSON (a killed process) is dropped; any other bad line is
-    an error.
+def video_lines(path: str | Path) -> Iterator[dict]:
+    """The entries of a ``poselift.video`` file, one line at a time (nothing else held): the
+    header (checked) first, then each frame's, then the end entry (``{"end": ...}``) if the file
+    has one. A last line that is not whole JSON (a killed process) is dropped; any other bad line
+    is an error.
 
     Raises:
         ValueError: not a ``poselift.video`` file of a version this reads, or a damaged line.
     """
-    path = Path(path)
+    path, number = Path(path), 0
     with open(path, encoding="utf-8") as file:
-        lines = file.read().split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    entries = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):  # cut short by a killed process
-                break
-            raise ValueError(f"{path}: line {number} is not JSON") from None
-    if not entries or not isinstance(entries[0], dict) or entries[0].get("format") != "poselift.video":
-        raise ValueError(f"{path}: not a poselift.video file")
-    if entries[0].get("version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: poselift.video version {entries[0].get('version')}, this reads {SCHEMA_VERSION}")
+        for number, line in enumerate(file, start=1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                if number > 1 and next(file, "") == "":  # the last line, cut short by a killed process
+                    return
+                raise ValueError(f"{path}: line {number} is not JSON" if number > 1 else
+                                 f"{path}: not a poselift.video file") from None
+            if number == 1 and not (isinstance(entry, dict) and entry.get("format") == "poselift.video"):
+                raise ValueError(f"{path}: not a poselift.video file")
+            if number == 1 and entry.get("version") != SCHEMA_VERSION:
+                raise ValueError(f"{path}: poselift.video version {entry.get('version')}, this reads "
+                                 f"{SCHEMA_VERSION}")
+            yield entry
+    if number == 0:
+        raise ValueError(f"{path}: not a poselift.video file (empty)")
+
+
+def read_video_result(path: str | Path) -> tuple[dict, list[dict], dict | None]:
+    """(header, frame entries, end entry or None) of a ``poselift.video`` file, read whole
+    (:func:`video_lines` says what is checked and dropped).
+
+    Raises:
+        ValueError: not a ``poselift.video`` file of a version this reads, or a damaged line.
+    """
+    entries = list(video_lines(path))
     end = entries[-1]["end"] if len(entries) > 1 and "end" in entries[-1] else None
-    frames = entries[1:-1] if end is not None else entries[1:]
-    return entries[0], frames, end
+    return entries[0], entries[1:-1] if end is not None else entries[1:], end
 
 
 def track_motions(path: str | Path) -> dict[int, np.ndarray]:
-    """Each track's smoothed 3D poses, frame after frame, from a ``poselift.video`` file:
-    track id -> (frames, J, 3) millimetres (a track covers consecutive frames)."""
-    _, frames, _ = read_video_result(path)
-    motions: dict[int, list] = {}
-    for frame in frames:
-        for person in frame["people"]:
-            motions.setdefault(person["track"], []).append(person["joints_3d_mm"])
-    return {track: np.asarray(poses, dtype=np.float64) for track, poses in sorted(motions.items())}
+    """Each track's smoothed 3D poses, frame after frame, from a ``poselift.video`` file read
+    line by line: track id -> (frames, J, 3) millimetres (a track covers consecutive frames)."""
+    motions: dict[int, list[np.ndarray]] = {}
+    for entry in islice(video_lines(path), 1, None):
+        for person in entry.get("people", ()):
+            motions.setdefault(person["track"], []).append(np.asarray(person["joints_3d_mm"], dtype=np.float64))
+    return {track: np.stack(poses) for track, poses in sorted(motions.items())}

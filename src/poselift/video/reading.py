@@ -30,7 +30,7 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 """File name endings taken as videos."""
 
 FRAME_FOLDER_FPS = 30.0
-"""Frame rate of a folder of numbered frames unless told otherwise."""
+"""Frame rate of a folder of numbered frames (or a keypoint sequence) unless told otherwise."""
 
 TRUNCATION_TOLERANCE = 2
 """Frames a video may fall short of its container's count without being called truncated
@@ -154,8 +154,7 @@ def _frames_of(capture, first: np.ndarray, info: VideoInfo) -> Iterator[tuple[in
 
 def _fourcc(capture) -> str:
     code = int(capture.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
-    text = code.to_bytes(4, "little").decode("latin-1")
-    return text if text.isprintable() and text.strip() else f"0x{code:08x}"
+    return _printable(code.to_bytes(4, "little")) or f"0x{code:08x}"
 
 
 def container_codec(path: Path) -> str | None:
