@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from poselift.cli import Terminated, _terminate
+from poselift.files import interruptions_held
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
 PHOTOS = 8
 
@@ -67,3 +70,21 @@ def test_a_signal_leaves_only_complete_outputs_and_a_rerun_completes_them(tmp_pa
     rerun = _estimate(folder, out)
     rerun.communicate(timeout=300)
     assert rerun.returncode == 0 and len(_finished(out)) == PHOTOS
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_a_signal_while_interruptions_are_held_comes_after_the_block(signum, raised):
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        done = []
+        with pytest.raises(raised):
+            with interruptions_held():
+                signal.raise_signal(signum)
+                done.append("first")
+                done.append("second")
+            done.append("after")
+        assert done == ["first", "second"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is _terminate
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -2,22 +2,26 @@
 
 Every JSON document poselift writes starts with the same header, ``{"format":
 "poselift.<kind>", "version": N}`` (:func:`json_header`), and rounds its numbers by unit with
-one policy (:data:`DECIMALS`, :func:`rounded`).
+one policy (:data:`DECIMALS`, :func:`rounded`). Outputs that grow together are kept in step
+through Ctrl-C (:func:`interruptions_held`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DECIMALS", "OutputError", "check_replaceable", "json_header", "raise_if_shared", "readable_by_all",
-           "remove_temporaries", "rounded", "write_atomically", "write_json"]
+__all__ = ["DECIMALS", "OutputError", "check_replaceable", "interruptions_held", "json_header", "raise_if_shared",
+           "readable_by_all", "remove_temporaries", "rounded", "write_atomically", "write_json"]
 
 DECIMALS = {"px": 2, "px2": 2, "mm": 1, "mm2": 1, "deg": 2, "fraction": 3, "scale": 4, "relative": 5}
 """Decimals kept in JSON output, by unit: pixels, squared pixels (residuals), millimetres,
@@ -120,3 +124,23 @@ def remove_temporaries(folder: Path, names: list[str]) -> None:
                 path.unlink(missing_ok=True)
             except OSError:  # a folder that turned unwritable keeps it; the run's own error says why
                 pass
+
+
+@contextlib.contextmanager
+def interruptions_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while the block runs, then deliver the first that came: outputs
+    written together (a video frame's line and its rendered picture) are never left one ahead
+    of the other. Outside the main thread, where no handler can be set, it holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: arrived.append(signum)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if arrived:
+            signal.raise_signal(arrived[0])

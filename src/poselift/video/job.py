@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..batch.summary import Row
-from ..files import raise_if_shared
+from ..files import interruptions_held, raise_if_shared
 from .output import FrameLog
 from .pipeline import estimate_video
 from .reading import FRAME_FOLDER_FPS, VIDEO_SUFFIXES, VideoError, open_frame_folder, open_video
@@ -159,9 +159,10 @@ def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: 
                                 tracker=tracker)
         for frame in tqdm(frames, total=video.info.frames, disable=not progress, unit="frame", leave=False,
                           desc=path.name):
-            log.write(frame)
-            if renderer:
-                renderer.write(frame)
+            with interruptions_held():  # the line and its picture, or neither
+                log.write(frame)
+                if renderer:
+                    renderer.write(frame)
         status = "complete"
     except VideoError as fault:
         status, error = "failed", str(fault)
