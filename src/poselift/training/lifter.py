@@ -103,6 +103,9 @@ class LifterSettings:
         rates = (self.dropout, self.outlier_rate, self.swap_rate, self.missing_rate)
         if not all(0.0 <= r < 1.0 for r in rates) or not 0 < self.distance_mm[0] <= self.distance_mm[1]:
             raise ValueError("rates must lie in [0, 1) and distances be positive")
+        if not (0.0 <= self.roll_deg < 90.0 and all(0.0 <= angle < 80.0 for angle in self.off_axis_deg)):
+            raise ValueError(f"need a roll of 0 to 90 degrees and off-axis angles of 0 to 80, got {self.roll_deg}, "
+                             f"{self.off_axis_deg}")
         if not all(0 < low <= high for low, high in (self.hip_width, self.shoulder_width)):
             raise ValueError(f"widths must be ranges of positive fractions, got {self.hip_width}, "
                              f"{self.shoulder_width}")
