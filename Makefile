@@ -55,14 +55,16 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/lifting_speed.py
 	$(BIN)/python benchmarks/learned_lifter_speed.py
 	$(BIN)/python benchmarks/refinement_tuning.py
-	$(BIN)/python benchmarks/estimate_speed.py
+	$(BIN)/python benchmarks/estimate_speed.py --lifter prior
+	$(BIN)/python benchmarks/estimate_speed.py --fast --lifter prior
 	$(BIN)/python benchmarks/train_step_time.py
 	$(BIN)/python benchmarks/exports.py
 	$(BIN)/python benchmarks/video_smoothing.py
 	$(BIN)/python benchmarks/video_speed.py --memory
 	$(BIN)/python benchmarks/video_clips.py
 	$(BIN)/python benchmarks/collection.py
-	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation.json
+	$(BIN)/poselift evaluate lsp --lifter prior --json benchmarks/results/lsp_evaluation.json
+	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation_combined.json
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info

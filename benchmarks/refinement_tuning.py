@@ -3,7 +3,8 @@
 BlazePose runs once per image; each setting then re-runs only the lift-project-fuse
 rounds (poselift.estimator.Estimator.refine). Metric: PCK@0.2 (0.2 x |right shoulder -
 left hip|) and mean pixel error over the 12 limb joints that are annotated (lspet marks
-missing joints (0, 0, 0)), person = the one found nearest the annotation.
+missing joints (0, 0, 0)), person = the one found nearest the annotation. The lifter is the
+paper's (``lifter="prior"``), with which the defaults were chosen.
 
     python benchmarks/refinement_tuning.py [--limit N]
 
@@ -41,7 +42,7 @@ def main() -> None:
     images = lspet.images[: args.limit]
     truth, annotated = lspet.joints[: len(images)], lspet.labelled[: len(images)]
     torso = torso_size(truth, LSP14)
-    estimator = Estimator()
+    estimator = Estimator(lifter="prior")
     start = time.perf_counter()
     found = []
     for i, path in enumerate(tqdm(images, desc="blazepose", unit="image", mininterval=10)):

@@ -131,15 +131,16 @@ def test_lift_with_a_known_camera_corrects_perspective(h36m_walking, h36m_2d, tm
     """The camera's focal length and principal point bring the lift closer to the ground
     truth: root-relative joint error in the camera's view axes, the 3D frame ``lift`` writes
     (x right, y up, z towards the camera). Not the Procrustes-aligned error, which takes out
-    rotation and scale: that one does not fall here (measured 43.2 -> 45.5 mm)."""
+    rotation and scale: that one does not fall here (measured 43.2 -> 45.5 mm). The paper's
+    lifter, where the correction was measured."""
     import json
 
     truth, camera = h36m_walking
     source = tmp_path / "poses.npy"
     np.save(source, h36m_2d)
     plain, corrected = tmp_path / "plain.json", tmp_path / "corrected.json"
-    assert main(["lift", str(source), "--format", "h36m", "--out", str(plain)]) == 0
-    assert main(["lift", str(source), "--format", "h36m", "--focal-px", str(camera.focal.mean()),
+    assert main(["lift", str(source), "--format", "h36m", "--lifter", "prior", "--out", str(plain)]) == 0
+    assert main(["lift", str(source), "--format", "h36m", "--lifter", "prior", "--focal-px", str(camera.focal.mean()),
                  "--principal-px", *map(str, camera.principal), "--out", str(corrected)]) == 0
     a, b = (json.loads(p.read_text()) for p in (plain, corrected))
     assert b["perspective_correction"] and not a["perspective_correction"]

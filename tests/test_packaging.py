@@ -31,6 +31,7 @@ ALSO_SHIPPED = [
     "poselift/models/blazepose/LICENSE",
     "poselift/models/h36m_prior.npz",
     "poselift/models/blazepose_stages.pt",
+    "poselift/models/h36m_lifter.pt",
 ]
 
 
