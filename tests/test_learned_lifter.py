@@ -205,11 +205,13 @@ def test_the_shipped_weights_reproduce_the_documented_s9_figure(data_dir):
 def test_train_lifter_from_the_command_line_writes_weights_that_lift(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train-lifter", "--out", str(out), "--subjects", "S1", "--validation", "--step", "50", "--steps",
-                 "30", "--batch-size", "64", "--width", "32", "--quiet"]) == 0
+                 "30", "--batch-size", "64", "--width", "32", "--roll-deg", "0", "--off-axis-deg", "10", "8",
+                 "--quiet"]) == 0
     assert "step 30: training MPJPE" in capsys.readouterr().out
     assert {p.name for p in out.iterdir()} == {"checkpoint.pt", "log.jsonl", "lifter.pt"}
     state = torch.load(out / "lifter.pt", weights_only=True)
     assert state["training"]["width"] == 32 and "Human3.6M S1, every 50 frame(s)" in state["data"]
+    assert state["training"]["roll_deg"] == 0.0 and tuple(state["training"]["off_axis_deg"]) == (10.0, 8.0)
     points = np.random.default_rng(0).uniform(0, 500, (17, 2))
     assert LearnedLifter(out / "lifter.pt").lift(points).pose_3d.shape == (17, 3)
 
@@ -234,6 +236,13 @@ def test_the_test_subjects_are_never_fine_tuned_on():
 
     with pytest.raises(ValueError, match="S9: the test subjects are never trained on"):
         paired_views("sh", ["S1", "S9"])
+
+
+@pytest.mark.parametrize("option", [["--roll-deg", "-1"], ["--off-axis-deg", "10", "90"]])
+def test_virtual_cameras_out_of_range_are_refused(tmp_path, capsys, option):
+    assert main(["train-lifter", "--out", str(tmp_path / "run"), *option, "--quiet"]) == 1
+    assert "need a roll of 0 to 90 degrees and off-axis angles of 0 to 80" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_fine_tuning_needs_subjects_with_3d(tmp_path, capsys):

@@ -128,9 +128,9 @@ def _add_lifter_parser(commands) -> None:
     lifter.add_argument("--distance-mm", type=finite_float, nargs=2, metavar=("NEAR", "FAR"),
                         help="virtual cameras' distance, mm (default 3000 7500)")
     lifter.add_argument("--roll-deg", type=finite_float, metavar="SD",
-                        help="standard deviation of the virtual cameras' roll, degrees (default 0)")
+                        help="standard deviation of the virtual cameras' roll, degrees (default 5)")
     lifter.add_argument("--off-axis-deg", type=finite_float, nargs=2, metavar=("ACROSS", "UP"),
-                        help="largest angle of the person off the optical axis, degrees (default 10 8)")
+                        help="largest angle of the person off the optical axis, degrees (default 25 18)")
     lifter.add_argument("--seed", type=int, help="random seed (default 0)")
     lifter.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     lifter.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
