@@ -5,11 +5,21 @@ Plain helper functions the tests share are in helpers.py."""
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 import pytest
 
 from poselift.datasets import data_root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_reaches_the_tests():
+    """A test run started in the background by a shell ignores Ctrl-C, and so would every
+    command the tests start (ignored signals survive exec): the tests that send one need it
+    caught, as in a terminal. Python's own handler is caught, so the commands get the default."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
