@@ -4,7 +4,7 @@ Each run trains the network for 4,000 steps (rate halving every 1,000) on Human3
 S7 (every 2nd frame) with one camera setting, then measures protocol #1 on S8 (every 5th
 frame, all four cameras, 17 joints), the network alone, from ground-truth 2D and from the
 Stacked-Hourglass detections; average over actions, mm. Prints a table and writes
-``benchmarks/results/lifter_cameras.json``. About 8 minutes a run on 2 cores.
+``benchmarks/results/lifter_cameras.json``. Both runs took 11 minutes here (2 cores).
 
     python benchmarks/lifter_cameras.py [--runs rolled level] [--out runs/lifter_cameras]
 """
