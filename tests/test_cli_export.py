@@ -134,6 +134,7 @@ def test_lift_with_a_camera_writes_placed_poses_in_every_format(walking, tmp_pat
                  "--principal-px", *map(str, camera.principal), "--out", str(files["json"]), "--bvh",
                  str(files["bvh"]), "--csv", str(files["csv"]), "--html", str(files["html"]), "--quiet"]) == 0
     document = json.loads(files["json"].read_text())
+    assert document["perspective_correction"]  # the learned lifter's answer turned from the ray's frame too
     roots = np.array([pose["root_camera_mm"] for pose in document["poses"]])
     depth_error = np.abs(roots[:, 2] - truth[:, 0, 2]) / truth[:, 0, 2]
     assert depth_error.mean() < 0.1, depth_error

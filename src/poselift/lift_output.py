@@ -149,7 +149,7 @@ def lift_document(path: Path, settings: LiftSettings, model: LiftModel, progress
         "approximate_joints": list(conversion.approximate), "missing_joints": list(conversion.missing),
         "frame": "3D in mm relative to the pelvis; x right, y up, z towards the camera",
         **lifter_settings(lifter),
-        "perspective_correction": camera is not None and not settings.learned_only,
+        "perspective_correction": camera is not None and (not settings.learned_only or lifter.answer_frame == "ray"),
         "camera": None if camera is None else camera.describe(),
         "prior": None if prior is None else prior.describe(),
         "options": settings.options(),
@@ -195,8 +195,10 @@ def lift_poses(points: np.ndarray, weights: np.ndarray, settings: LiftSettings, 
 
     def lift(points, w):
         several = {} if settings.hypotheses is None else {"hypotheses": settings.hypotheses}
-        if camera is None or settings.learned_only:
+        if camera is None:
             return lifter.lift(points, w, settings.height_mm, **several)
+        if settings.learned_only:  # the camera turns the network's answer from the ray's frame
+            return lifter.lift(points, w, settings.height_mm, camera=(settings.focal_px, settings.principal_px))
         return lifter.lift_perspective(points, settings.focal_px, settings.principal_px, w,
                                        height_mm=settings.height_mm, **several)
 

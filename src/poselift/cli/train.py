@@ -128,9 +128,13 @@ def _add_lifter_parser(commands) -> None:
     lifter.add_argument("--distance-mm", type=finite_float, nargs=2, metavar=("NEAR", "FAR"),
                         help="virtual cameras' distance, mm (default 3000 7500)")
     lifter.add_argument("--roll-deg", type=finite_float, metavar="SD",
-                        help="standard deviation of the virtual cameras' roll, degrees (default 5)")
+                        help="standard deviation of the virtual cameras' roll, degrees (default 0)")
     lifter.add_argument("--off-axis-deg", type=finite_float, nargs=2, metavar=("ACROSS", "UP"),
-                        help="largest angle of the person off the optical axis, degrees (default 25 18)")
+                        help="largest angle of the person off the optical axis, degrees (default 10 8)")
+    lifter.add_argument("--answer-frame", choices=["ray", "camera"],
+                        help="answer in the frame of the ray from the camera to the person, turned into the "
+                             "camera's where the camera is known, or in the camera's frame (default ray; "
+                             "with --init, the initial network's)")
     lifter.add_argument("--seed", type=int, help="random seed (default 0)")
     lifter.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     lifter.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
@@ -148,7 +152,7 @@ def _train_lifter(args: argparse.Namespace) -> int:
              "blocks": args.blocks, "seed": args.seed,
              "elevation_deg": args.elevation_deg and tuple(args.elevation_deg),
              "distance_mm": args.distance_mm and tuple(args.distance_mm), "roll_deg": args.roll_deg,
-             "off_axis_deg": args.off_axis_deg and tuple(args.off_axis_deg)}
+             "off_axis_deg": args.off_axis_deg and tuple(args.off_axis_deg), "answer_frame": args.answer_frame}
     settings = LifterSettings(**{name: value for name, value in given.items() if value is not None})
     settings.final_learning_rate = min(settings.final_learning_rate, settings.learning_rate)
     settings.check()

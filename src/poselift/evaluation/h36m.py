@@ -143,10 +143,11 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             Stacked-Hourglass spine and head; default 0, chosen on the validation subject);
             joints it lacks get 0.
         perspective: correct for perspective with the camera's focal length and principal
-            point (:meth:`~poselift.lifting.Lifter.lift_perspective`); False: the paper's
-            plain weak perspective.
-        lifter: ``"prior"`` (section 5.3), ``"learned"`` (the network alone; it needs no
-            camera: its poses are in the camera's view frame) or ``"combined"`` (the prior's
+            point (:meth:`~poselift.lifting.Lifter.lift_perspective`), and turn a network's
+            answer from the ray's frame into the camera's with them
+            (:class:`~poselift.lifting.learned.LearnedLifter`); False: the paper's plain weak
+            perspective, and the person taken to stand on the optical axis.
+        lifter: ``"prior"`` (section 5.3), ``"learned"`` (the network alone) or ``"combined"`` (the prior's
             search with the network's pose as a term of eq. 4,
             :mod:`poselift.lifting.combined`).
         learned: the :class:`~poselift.lifting.learned.LearnedLifter` of the last two (default:
@@ -231,7 +232,9 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
             if len(points) != len(truth):
                 raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
                                  f"but {len(truth)} 3D frames")
-            guide = None if lifter == "prior" else learned.lift(points, weights).pose_3d  # camera view frame
+            focal = float(np.mean(camera.focal))
+            guide = None if lifter == "prior" else learned.lift(  # camera view frame
+                points, weights, camera=(focal, camera.principal) if perspective else None).pose_3d
             lifted = rotation = None
             if lifter == "learned":
                 view_pose = guide
@@ -242,7 +245,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                     prior_lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
                 search = prior_lifters[lifter_key]
                 if perspective:
-                    lifted = search.lift_perspective(points, float(np.mean(camera.focal)), camera.principal,
+                    lifted = search.lift_perspective(points, focal, camera.principal,
                                                      weights, guide=guide, guide_weight=guide_weight,
                                                      hypotheses=hypotheses)
                 else:
@@ -262,7 +265,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "lifter": lifter,
         "lifter_weights": None if lifter == "prior" else learned.path.name,
         "guide_weight": guide_weight if lifter == "combined" else None,
-        "perspective_correction": perspective and lifter != "learned",
+        "perspective_correction": perspective and (lifter != "learned" or learned.answer_frame == "ray"),
         "frame_step": spec.step,
         "cameras": list(spec.cameras),
         "first_trial_only": spec.first_trial_only,

@@ -56,9 +56,11 @@ class CombinedLifter:
         """The learned lifter's weights file."""
         return self.learned.path
 
-    def guide(self, points_2d: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """The learned lifter's (..., 17, 3) mm poses in the prior lifter's view frame (E applied)."""
-        return self.learned.lift(points_2d, weights).pose_3d
+    def guide(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
+              camera: tuple[float, np.ndarray] | None = None) -> np.ndarray:
+        """The learned lifter's (..., 17, 3) mm poses in the prior lifter's view frame (E applied);
+        ``camera``: focal length and principal point, pixels, where known."""
+        return self.learned.lift(points_2d, weights, camera=camera).pose_3d
 
     def problems(self, points: np.ndarray, weights: np.ndarray) -> list[str | None]:
         """Why each of (n, 17, 2) pixel poses with (n, 17) weights cannot be lifted by both
@@ -81,5 +83,6 @@ class CombinedLifter:
                          height_mm: float | None = None, hypotheses: int | None = None) -> Lifted:
         """As :meth:`poselift.lifting.Lifter.lift_perspective`, with the learned pose as a term."""
         return self.prior_lifter.lift_perspective(points_2d, focal_px, principal_px, weights, iterations,
-                                                  height_mm, self.guide(points_2d, weights), self.guide_weight,
+                                                  height_mm, self.guide(points_2d, weights, (focal_px, principal_px)),
+                                                  self.guide_weight,
                                                   hypotheses)

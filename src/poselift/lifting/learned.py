@@ -5,6 +5,11 @@ It reads the 12 limb joints of Human3.6M-17 points (others are ignored) with the
 camera's view frame (x right, y up, z towards the camera), at the size of the training
 subjects. No angle, scale or prior coefficients: those are the prior lifter's.
 
+A network that answers in the frame of the ray from the camera to the person (the shipped
+one; :func:`~poselift.nn.lifter_network.ray_rotation`) needs the camera to turn its answer into
+the camera's frame: given the focal length and principal point, the ray goes through the mean
+of the visible limb joints; without them, the person is taken to stand on the optical axis.
+
 Each pose is lifted as it is and mirrored (x -> -x, left and right swapped), and the two
 answers are averaged, the second mirrored back: so a mirrored input gives exactly the
 mirrored pose, as a lifter should.
@@ -18,7 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..nn.lifter_network import INPUT_INDEX, INPUT_MIRROR, SHIPPED_LIFTER_PATH, load_lifter_network, normalise
+from ..nn.lifter_network import (
+    INPUT_INDEX,
+    INPUT_MIRROR,
+    SHIPPED_LIFTER_PATH,
+    load_lifter_network,
+    normalise,
+    ray_rotation,
+)
 from ..skeleton import H36M17
 from .lifter import checked_poses, pose_problems
 
@@ -76,20 +88,31 @@ class LearnedLifter:
         self.network = load_lifter_network(self.path)
         self._threads = threads
 
+    @property
+    def answer_frame(self) -> str:
+        """``"ray"`` or ``"camera"``: the frame the network answers in (see the module's notes)."""
+        return self.network.settings["answer_frame"]
+
     def lift(self, points_2d: np.ndarray, weights: np.ndarray | None = None,
-             height_mm: float | None = None) -> LearnedLift:
+             height_mm: float | None = None, camera: tuple[float, np.ndarray] | None = None) -> LearnedLift:
         """Lift (..., 17, 2) pixel points with (..., 17) weights (default: all ones).
 
         ``height_mm`` must be None: the network answers at its training subjects' size (the
-        argument is there so that every lifter can be called alike).
+        argument is there so that every lifter can be called alike). ``camera``: the focal
+        length (pixels) and principal point ((2,) pixels) the points were seen with, if known.
 
         Raises:
             ValueError: wrong shapes, negative or non-finite weights, or a pose with fewer than
                 :data:`MIN_VISIBLE_INPUTS` weighted limb joints, NaN or far-off coordinates at
-                them, or all of them at one point (the first such pose is named).
+                them, or all of them at one point (the first such pose is named); a focal
+                length that is not positive or a principal point that is not two finite numbers.
         """
         if height_mm is not None:
             raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
+        if camera is not None:
+            focal, principal = float(camera[0]), np.asarray(camera[1], dtype=np.float64)
+            if not (np.isfinite(focal) and focal > 0) or principal.shape != (2,) or not np.isfinite(principal).all():
+                raise ValueError(f"camera must be a positive focal length and a principal point (x, y), got {camera}")
         points, w, batch = checked_poses(points_2d, weights, H36M17.name, len(H36M17), self.problems)
         flat = points[:, INPUT_INDEX.numpy()]
         visible = (w[:, INPUT_INDEX.numpy()] > 0).astype(np.float64)
@@ -103,6 +126,9 @@ class LearnedLifter:
             poses = (poses + mirrored[:, H36M17.mirror_index] * [-1.0, 1.0, 1.0]) / 2
         finally:
             torch.set_num_threads(previous)
+        if camera is not None and self.answer_frame == "ray":
+            centre = np.einsum("nj,njc->nc", visible, inputs) / visible.sum(axis=1, keepdims=True)
+            poses = poses @ ray_rotation(torch.as_tensor((centre - principal) / focal)).numpy()
         poses = poses * 1000.0
         seen = np.where(w[..., None] > 0, points, 0.0)  # unweighted joints may hold NaN
         scale, translation, projected = _weak_perspective_fit(poses, seen, w)

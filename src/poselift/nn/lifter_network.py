@@ -4,8 +4,9 @@ The network sees only the 12 limb joints every 2D detector gives (:data:`INPUT_J
 with a visibility mask, normalised per pose so that nothing depends on pixels or image position
 (:func:`normalise`): centred on the visible joints' mean and divided by their RMS spread. It
 returns the 17 Human3.6M joints in metres, relative to the pelvis, in the view frame of the
-camera (x right, y up, z towards the camera); :class:`poselift.lifting.learned.LearnedLifter`
-gives millimetres. The architecture is the residual MLP of
+camera (x right, y up, z towards the camera), or of the ray from the camera to the person
+(:func:`ray_rotation`; the weights say which); :class:`poselift.lifting.learned.LearnedLifter`
+gives millimetres in the camera's frame. The architecture is the residual MLP of
 Martinez et al. (2017), smaller. It is trained on mocap projected through virtual cameras
 (:mod:`poselift.training.lifter`), never on images: the paper's decoupling of 3D and 2D data.
 """
@@ -19,15 +20,20 @@ from torch import nn
 
 from ..skeleton import H36M17
 
-__all__ = ["INPUT_JOINTS", "INPUT_INDEX", "INPUT_MIRROR", "FORMAT", "FORMAT_VERSION", "SHIPPED_LIFTER_PATH",
-           "LifterNetwork", "normalise", "load_lifter_network"]
+__all__ = ["INPUT_JOINTS", "INPUT_INDEX", "INPUT_MIRROR", "FORMAT", "FORMAT_VERSION", "ANSWER_FRAMES",
+           "SHIPPED_LIFTER_PATH", "LifterNetwork", "normalise", "ray_rotation", "load_lifter_network"]
 
 INPUT_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
                 "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 """The joints the network reads (names of :data:`poselift.skeleton.H36M17`)."""
 
-FORMAT, FORMAT_VERSION = "poselift.learned-lifter", 1
-"""What a weights file says it is (its ``"format"`` and ``"version"`` entries)."""
+FORMAT, FORMAT_VERSION = "poselift.learned-lifter", 2
+"""What a weights file says it is (its ``"format"`` and ``"version"`` entries). Version 2 added
+the answer's frame to the network's settings; a version-1 file answers in the camera's frame."""
+
+ANSWER_FRAMES = ("camera", "ray")
+"""The frames a network may answer in: the camera's view frame, or the frame of the ray from
+the camera through the person (:func:`ray_rotation`)."""
 
 SHIPPED_LIFTER_PATH = Path(__file__).resolve().parent.parent / "models" / "h36m_lifter.pt"
 """The learned lifter shipped with poselift (``make lifter`` re-creates it)."""
@@ -53,6 +59,29 @@ def normalise(points: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
     return torch.cat([(centred / spread[:, None, None]).flatten(1), visible], dim=1)
 
 
+def ray_rotation(centre: torch.Tensor) -> torch.Tensor:
+    """(B, 2) image points relative to the principal point, in units of the focal length (x
+    right, y down) -> (B, 3, 3) the smallest rotation that turns the ray through each point onto
+    the optical axis, in the view frame (x right, y up, z towards the camera).
+
+    A pose ``v`` (row vectors, view frame) seen along that ray is ``v @ R.T`` in the ray's
+    frame and ``w @ R`` turns an answer ``w`` in the ray's frame back into the camera's. The
+    normalised 2D cannot show where in the picture a person stands; in the ray's frame that
+    does not matter, and the point shows the ray with no guess where the camera is known.
+    """
+    ray = torch.cat([centre * torch.tensor([1.0, -1.0], dtype=centre.dtype, device=centre.device),
+                     -torch.ones_like(centre[:, :1])], dim=1)  # view frame: the camera looks along -z
+    ray = ray / ray.norm(dim=1, keepdim=True)
+    axis = torch.tensor([0.0, 0.0, -1.0], dtype=centre.dtype, device=centre.device).expand_as(ray)
+    v = torch.linalg.cross(ray, axis)
+    cosine = (ray * axis).sum(dim=1)
+    zero = torch.zeros_like(cosine)
+    cross = torch.stack([zero, -v[:, 2], v[:, 1], v[:, 2], zero, -v[:, 0], -v[:, 1], v[:, 0], zero],
+                        dim=1).view(-1, 3, 3)  # v x (.)
+    eye = torch.eye(3, dtype=centre.dtype, device=centre.device).expand_as(cross)
+    return eye + cross + cross @ cross / (1.0 + cosine)[:, None, None]  # Rodrigues; the ray is never behind
+
+
 class LifterNetwork(nn.Module):
     """Residual MLP: (B, 36) normalised input -> (B, 17, 3) pose in metres (root-relative, view frame).
 
@@ -60,11 +89,17 @@ class LifterNetwork(nn.Module):
         width: units of each hidden layer.
         blocks: residual blocks of two layers each.
         dropout: dropout probability in training.
+        answer_frame: one of :data:`ANSWER_FRAMES`, the frame the network was trained to answer in.
+
+    Raises:
+        ValueError: an unknown answer frame.
     """
 
-    def __init__(self, width: int = 512, blocks: int = 2, dropout: float = 0.1) -> None:
+    def __init__(self, width: int = 512, blocks: int = 2, dropout: float = 0.1, answer_frame: str = "camera") -> None:
         super().__init__()
-        self.settings = {"width": width, "blocks": blocks, "dropout": dropout}
+        if answer_frame not in ANSWER_FRAMES:
+            raise ValueError(f"answer frame must be one of {', '.join(ANSWER_FRAMES)}, got {answer_frame!r}")
+        self.settings = {"width": width, "blocks": blocks, "dropout": dropout, "answer_frame": answer_frame}
         self.inp = nn.Sequential(nn.Linear(3 * len(INPUT_JOINTS), width), nn.BatchNorm1d(width), nn.ReLU(),
                                  nn.Dropout(dropout))
         self.blocks = nn.ModuleList(
@@ -98,9 +133,9 @@ def load_lifter_network(path: str | Path) -> LifterNetwork:
     state = load_torch_file(path, "learned-lifter")
     if state.get("format") != FORMAT:
         raise ValueError(f"{path}: not a poselift learned-lifter file (format {state.get('format')!r})")
-    if state.get("version") != FORMAT_VERSION:
+    if state.get("version") not in (1, FORMAT_VERSION):
         raise ValueError(f"{path}: learned-lifter version {state.get('version')!r}, this poselift reads "
-                         f"{FORMAT_VERSION}")
+                         f"1 to {FORMAT_VERSION}")
     if tuple(state.get("input_joints", ())) != INPUT_JOINTS or tuple(state.get("output_joints", ())) != H36M17.joints:
         raise ValueError(f"{path}: a lifter of other joints ({state.get('input_joints')!r} -> "
                          f"{state.get('output_joints')!r}); this poselift lifts {', '.join(INPUT_JOINTS)}")

@@ -5,9 +5,10 @@ Each step draws mocap poses, mirrors half of them, and films each with a camera 
 the person anywhere in the field of view (which is what the principal point does). The 2D
 points are then corrupted the way detectors err (:func:`corrupt`): noise that grows with the
 person's size, occasional gross outliers, left/right swaps of a limb, missing joints. The
-network (:class:`~poselift.nn.lifter_network.LifterNetwork`) learns the pose in the camera's
-view frame from the normalised 2D. No image and no detector output is used, unless asked:
-:func:`paired_views` gives a detector's own 2D paired with 3D, to fine-tune on its errors.
+network (:class:`~poselift.nn.lifter_network.LifterNetwork`) learns the pose from the normalised
+2D, in the frame of the ray from the camera to the person (or in the camera's view frame). No
+image and no detector output is used, unless asked: :func:`paired_views` gives a detector's own
+2D paired with 3D, to fine-tune on its errors.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..files import write_atomically
 from ..geometry import VIEW_FROM_OPENCV
 from ..lifting.learned import MIN_VISIBLE_INPUTS
 from ..nn.lifter_network import (
+    ANSWER_FRAMES,
     FORMAT,
     FORMAT_VERSION,
     INPUT_INDEX,
@@ -32,6 +34,7 @@ from ..nn.lifter_network import (
     INPUT_MIRROR,
     LifterNetwork,
     normalise,
+    ray_rotation,
 )
 from ..nn.models import load_torch_file
 from ..skeleton import H36M17
@@ -50,6 +53,9 @@ class LifterSettings:
 
     Attributes:
         width, blocks, dropout: the network (:class:`~poselift.nn.lifter_network.LifterNetwork`).
+        answer_frame: ``"ray"``: the network answers in the frame of the ray from the camera
+            through the mean of the visible limb joints, which the lifter turns back into the
+            camera's where it knows the camera; ``"camera"``: in the camera's view frame.
         steps, batch_size, learning_rate: Adam's steps, batch and first rate.
         halving_steps, final_learning_rate: the rate halves every ``halving_steps`` steps, down
             to the final rate (a schedule of the step alone, so that a run resumed with more
@@ -72,6 +78,7 @@ class LifterSettings:
     width: int = 512
     blocks: int = 2
     dropout: float = 0.1
+    answer_frame: str = "ray"
     steps: int = 24000
     batch_size: int = 1024
     learning_rate: float = 1e-3
@@ -79,9 +86,9 @@ class LifterSettings:
     final_learning_rate: float = 3e-5
     steps_per_epoch: int = 1000
     elevation_deg: tuple[float, float] = (0.0, 20.0)
-    roll_deg: float = 5.0
+    roll_deg: float = 0.0
     distance_mm: tuple[float, float] = (3000.0, 7500.0)
-    off_axis_deg: tuple[float, float] = (25.0, 18.0)
+    off_axis_deg: tuple[float, float] = (10.0, 8.0)
     hip_width: tuple[float, float] = (0.6, 1.1)
     shoulder_width: tuple[float, float] = (0.9, 1.25)
     noise: float = 0.1
@@ -106,6 +113,8 @@ class LifterSettings:
         if not (0.0 <= self.roll_deg < 90.0 and all(0.0 <= angle < 80.0 for angle in self.off_axis_deg)):
             raise ValueError(f"need a roll of 0 to 90 degrees and off-axis angles of 0 to 80, got {self.roll_deg}, "
                              f"{self.off_axis_deg}")
+        if self.answer_frame not in ANSWER_FRAMES:
+            raise ValueError(f"answer frame must be one of {', '.join(ANSWER_FRAMES)}, got {self.answer_frame!r}")
         if not all(0 < low <= high for low, high in (self.hip_width, self.shoulder_width)):
             raise ValueError(f"widths must be ranges of positive fractions, got {self.hip_width}, "
                              f"{self.shoulder_width}")
@@ -203,11 +212,14 @@ class Pairs:
     Attributes:
         points: (N, 12, 2) pixels of :data:`INPUT_JOINTS`; visible: (N, 12) 0/1.
         view: (N, 17, 3) mm, the truth in the camera's view frame, pelvis at 0.
+        centre: (N, 2) the mean of the visible points relative to the principal point, in
+            units of the focal length (x right, y down): where the ray to the person goes.
     """
 
     points: np.ndarray
     visible: np.ndarray
     view: np.ndarray
+    centre: np.ndarray
 
 
 def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
@@ -234,7 +246,7 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
     if tested:
         raise ValueError(f"{', '.join(tested)}: the test subjects are never trained on")
     cameras = h36m.load_cameras(data_dir)
-    points, visible, views = [], [], []
+    points, visible, views, centres = [], [], [], []
     for subject in subjects:
         poses = h36m.load_poses_3d(subject, data_dir)
         inputs, joint_set = load_2d_input(source, subject, data_dir)
@@ -251,17 +263,22 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
                 seen = (conversion.weights[:, INPUT_INDEX.numpy()] > 0) & np.isfinite(
                     conversion.points[:, INPUT_INDEX.numpy()]).all(axis=-1)
                 kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
-                points.append(conversion.points[kept][:, INPUT_INDEX.numpy()])
-                visible.append(seen[kept].astype(np.float32))
+                limbs, seen = conversion.points[kept][:, INPUT_INDEX.numpy()], seen[kept].astype(np.float32)
+                points.append(limbs)
+                visible.append(seen)
                 views.append((truth[kept] - truth[kept, :1]) @ VIEW_FROM_OPENCV)
+                mean = np.einsum("nj,njc->nc", seen, np.nan_to_num(limbs)) / seen.sum(axis=1, keepdims=True)
+                centres.append((mean - camera.principal) / camera.focal)
     if not points:
         raise ValueError(f"the 2D input {source} holds none of {', '.join(subjects)}'s (sequence, camera) pairs")
-    return Pairs(np.concatenate(points), np.concatenate(visible), np.concatenate(views))
+    return Pairs(*(np.concatenate(parts) for parts in (points, visible, views, centres)))
 
 
-def _paired_batch(pairs: tuple[torch.Tensor, ...], rows: torch.Tensor, generator: torch.Generator):
-    """Network inputs (B, 36) and targets (B, 17, 3) in metres from detections paired with 3D, half mirrored."""
-    points, visible, view = (part[rows] for part in pairs)
+def _paired_batch(pairs: tuple[torch.Tensor, ...], rows: torch.Tensor, generator: torch.Generator,
+                  answer_frame: str):
+    """Network inputs (B, 36) and targets (B, 17, 3) in metres, in ``answer_frame``, from detections
+    paired with 3D, half mirrored."""
+    points, visible, view, centre = (part[rows] for part in pairs)
     device = points.device
     mirrored = (torch.rand(len(rows), generator=generator, device=device) < 0.5)[:, None, None]
     mirror = INPUT_MIRROR.to(device)
@@ -269,17 +286,23 @@ def _paired_batch(pairs: tuple[torch.Tensor, ...], rows: torch.Tensor, generator
     points = torch.where(mirrored, points[:, mirror] * sign2, points)
     visible = torch.where(mirrored[..., 0], visible[:, mirror], visible)
     view = torch.where(mirrored, view[:, _MIRROR.to(device)] * sign3, view)
+    if answer_frame == "ray":
+        view = view @ ray_rotation(torch.where(mirrored[:, 0], centre * sign2, centre)).transpose(1, 2)
     return normalise(points * visible[..., None], visible), view / 1000.0
 
 
 def _batch(poses: torch.Tensor, settings: LifterSettings, generator: torch.Generator, clean: bool = False):
-    """Network inputs (B, 36) and targets (B, 17, 3) in metres for (B, 17, 3) world poses."""
+    """Network inputs (B, 36) and targets (B, 17, 3) in metres, in the settings' answer frame, for
+    (B, 17, 3) world poses."""
     points, view = film(poses, settings, generator)
     points = points[:, INPUT_INDEX.to(points.device)]
     if clean:
         visible = torch.ones(points.shape[:2], device=points.device)
     else:
         points, visible = corrupt(points, settings, generator)
+    if settings.answer_frame == "ray":  # the ray through the visible joints' mean, as the lifter draws it
+        centre = (points * visible[..., None]).sum(dim=1) / visible.sum(dim=1, keepdim=True)
+        view = view @ ray_rotation(centre).transpose(1, 2)
     return normalise(points, visible), view / 1000.0
 
 
@@ -304,7 +327,7 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
         device: ``"cpu"`` or ``"cuda"``.
         pairs: detections paired with 3D (:func:`paired_views`) to train on instead of mocap
             through virtual cameras: fine-tuning on a detector's own errors.
-        init: a network to start from (its width and blocks replace the settings').
+        init: a network to start from (its width, blocks and answer frame replace the settings').
 
     Returns:
         The network (evaluation mode) and the log: per epoch the step, the mean training loss
@@ -324,13 +347,14 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
         if not np.all(np.isfinite(poses_world)):
             raise ValueError("training poses hold NaN or infinite values")
     if init is not None:
-        settings = replace(settings, width=init.settings["width"], blocks=init.settings["blocks"])
+        settings = replace(settings, width=init.settings["width"], blocks=init.settings["blocks"],
+                           answer_frame=init.settings["answer_frame"])
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available")
     place = torch.device(device)
     out_dir = Path(out_dir)
     torch.manual_seed(settings.seed)
-    network = LifterNetwork(settings.width, settings.blocks, settings.dropout).to(place)
+    network = LifterNetwork(settings.width, settings.blocks, settings.dropout, settings.answer_frame).to(place)
     if init is not None:
         network.load_state_dict(init.state_dict())
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
@@ -355,7 +379,7 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
         count_rows = len(train)
     else:
         paired = tuple(torch.as_tensor(np.nan_to_num(part), dtype=torch.float32, device=place)
-                       for part in (pairs.points, pairs.visible, pairs.view))
+                       for part in (pairs.points, pairs.visible, pairs.view, pairs.centre))
         count_rows = len(paired[0])
     valid = None if validation_world is None else torch.as_tensor(np.asarray(validation_world, np.float32),
                                                                      device=place)
@@ -375,7 +399,7 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
                                   settings.final_learning_rate)
             rows = torch.randint(count_rows, (settings.batch_size,), generator=generator, device=place)
             inputs, target = _batch(train[rows], settings, generator) if pairs is None else \
-                _paired_batch(paired, rows, generator)
+                _paired_batch(paired, rows, generator, settings.answer_frame)
             loss = _mpjpe(network(inputs), target).mean()  # in metres
             optimizer.zero_grad()
             loss.backward()
