@@ -43,7 +43,7 @@ stages: $(STAMP)
 	cp runs/stages/stages.pt src/poselift/models/blazepose_stages.pt
 
 # Re-create the shipped learned lifter from Human3.6M S1 S5 S6 S7 mocap alone (needs ../shared/data;
-# about 40 min on this project's 2-core CPU).
+# 35 to 45 min on this project's 2-core CPU).
 lifter: $(STAMP)
 	$(BIN)/poselift train-lifter --out runs/lifter
 	cp runs/lifter/lifter.pt src/poselift/models/h36m_lifter.pt

@@ -54,7 +54,7 @@ class Calibration:
     covariance_scale: float
 
 
-CALIBRATIONS = {"prior": Calibration(0.08051, 0.1545), "guided": Calibration(0.2226, 0.1701)}
+CALIBRATIONS = {"prior": Calibration(0.08051, 0.1545), "guided": Calibration(0.3248, 0.1975)}
 """The :class:`Calibration` of the prior's search alone and of the search with a guide pose
 (the combined lifter), fitted on S8's Stacked-Hourglass detections, every 25th frame of
 protocol #1, 10,400 poses (``python benchmarks/hypotheses.py --fit``;

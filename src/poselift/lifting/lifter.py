@@ -59,7 +59,7 @@ DEFAULT_REGULARIZATION = 10.0
 SCALE_PRIOR = 0.1
 """Weight beta of the scale prior (not in the paper; see the module text)."""
 
-DEFAULT_GUIDE_WEIGHT = 0.3
+DEFAULT_GUIDE_WEIGHT = 1.0
 """Weight of a guide pose's 3D term (see :meth:`Lifter.lift`), chosen on the validation subject S8
 (docs/learned-lifter.md)."""
 
