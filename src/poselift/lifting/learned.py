@@ -30,6 +30,7 @@ from ..nn.lifter_network import (
     load_lifter_network,
     normalise,
     ray_rotation,
+    visible_centre,
 )
 from ..skeleton import H36M17
 from .lifter import checked_poses, pose_problems
@@ -127,7 +128,7 @@ class LearnedLifter:
         finally:
             torch.set_num_threads(previous)
         if camera is not None and self.answer_frame == "ray":
-            centre = np.einsum("nj,njc->nc", visible, inputs) / visible.sum(axis=1, keepdims=True)
+            centre = visible_centre(torch.as_tensor(inputs), torch.as_tensor(visible)).numpy()
             poses = poses @ ray_rotation(torch.as_tensor((centre - principal) / focal)).numpy()
         poses = poses * 1000.0
         seen = np.where(w[..., None] > 0, points, 0.0)  # unweighted joints may hold NaN

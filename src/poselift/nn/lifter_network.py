@@ -21,7 +21,8 @@ from torch import nn
 from ..skeleton import H36M17
 
 __all__ = ["INPUT_JOINTS", "INPUT_INDEX", "INPUT_MIRROR", "FORMAT", "FORMAT_VERSION", "ANSWER_FRAMES",
-           "SHIPPED_LIFTER_PATH", "LifterNetwork", "normalise", "ray_rotation", "load_lifter_network"]
+           "SHIPPED_LIFTER_PATH", "LifterNetwork", "check_answer_frame", "visible_centre", "normalise", "ray_rotation",
+           "load_lifter_network"]
 
 INPUT_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
                 "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
@@ -46,6 +47,18 @@ INPUT_MIRROR = torch.tensor([INPUT_JOINTS.index(H36M17.joints[H36M17.mirror_inde
 """(12,) each input joint's left/right partner among the inputs."""
 
 
+def check_answer_frame(answer_frame: str) -> None:
+    """Raises ValueError unless ``answer_frame`` is one of :data:`ANSWER_FRAMES`."""
+    if answer_frame not in ANSWER_FRAMES:
+        raise ValueError(f"answer frame must be one of {', '.join(ANSWER_FRAMES)}, got {answer_frame!r}")
+
+
+def visible_centre(points: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """(B, J, 2) points and (B, J) visibility (0/1) -> (B, 2) the mean of the visible points (0
+    where none is): the centre :func:`normalise` removes, and where :func:`ray_rotation`'s ray goes."""
+    return (points * visible[..., None]).sum(dim=1) / visible.sum(dim=1, keepdim=True).clamp_min(1.0)
+
+
 def normalise(points: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
     """(B, 12, 2) points of :data:`INPUT_JOINTS` in any units and (B, 12) visibility (0/1) ->
     (B, 36) network input: the visible points centred on their mean and divided by their RMS
@@ -53,8 +66,7 @@ def normalise(points: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
     changes nothing."""
     mask = visible[..., None]
     count = visible.sum(dim=1).clamp_min(1.0)[:, None]
-    centre = (points * mask).sum(dim=1) / count
-    centred = (points - centre[:, None]) * mask
+    centred = (points - visible_centre(points, visible)[:, None]) * mask
     spread = ((centred**2).sum(dim=(1, 2)) / count[:, 0]).sqrt().clamp_min(1e-9)
     return torch.cat([(centred / spread[:, None, None]).flatten(1), visible], dim=1)
 
@@ -97,8 +109,7 @@ class LifterNetwork(nn.Module):
 
     def __init__(self, width: int = 512, blocks: int = 2, dropout: float = 0.1, answer_frame: str = "camera") -> None:
         super().__init__()
-        if answer_frame not in ANSWER_FRAMES:
-            raise ValueError(f"answer frame must be one of {', '.join(ANSWER_FRAMES)}, got {answer_frame!r}")
+        check_answer_frame(answer_frame)
         self.settings = {"width": width, "blocks": blocks, "dropout": dropout, "answer_frame": answer_frame}
         self.inp = nn.Sequential(nn.Linear(3 * len(INPUT_JOINTS), width), nn.BatchNorm1d(width), nn.ReLU(),
                                  nn.Dropout(dropout))

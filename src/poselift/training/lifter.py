@@ -26,15 +26,16 @@ from ..files import write_atomically
 from ..geometry import VIEW_FROM_OPENCV
 from ..lifting.learned import MIN_VISIBLE_INPUTS
 from ..nn.lifter_network import (
-    ANSWER_FRAMES,
     FORMAT,
     FORMAT_VERSION,
     INPUT_INDEX,
     INPUT_JOINTS,
     INPUT_MIRROR,
     LifterNetwork,
+    check_answer_frame,
     normalise,
     ray_rotation,
+    visible_centre,
 )
 from ..nn.models import load_torch_file
 from ..skeleton import H36M17
@@ -113,8 +114,7 @@ class LifterSettings:
         if not (0.0 <= self.roll_deg < 90.0 and all(0.0 <= angle < 80.0 for angle in self.off_axis_deg)):
             raise ValueError(f"need a roll of 0 to 90 degrees and off-axis angles of 0 to 80, got {self.roll_deg}, "
                              f"{self.off_axis_deg}")
-        if self.answer_frame not in ANSWER_FRAMES:
-            raise ValueError(f"answer frame must be one of {', '.join(ANSWER_FRAMES)}, got {self.answer_frame!r}")
+        check_answer_frame(self.answer_frame)
         if not all(0 < low <= high for low, high in (self.hip_width, self.shoulder_width)):
             raise ValueError(f"widths must be ranges of positive fractions, got {self.hip_width}, "
                              f"{self.shoulder_width}")
@@ -267,7 +267,7 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
                 points.append(limbs)
                 visible.append(seen)
                 views.append((truth[kept] - truth[kept, :1]) @ VIEW_FROM_OPENCV)
-                mean = np.einsum("nj,njc->nc", seen, np.nan_to_num(limbs)) / seen.sum(axis=1, keepdims=True)
+                mean = visible_centre(torch.as_tensor(np.nan_to_num(limbs)), torch.as_tensor(seen)).numpy()
                 centres.append((mean - camera.principal) / camera.focal)
     if not points:
         raise ValueError(f"the 2D input {source} holds none of {', '.join(subjects)}'s (sequence, camera) pairs")
@@ -301,8 +301,7 @@ def _batch(poses: torch.Tensor, settings: LifterSettings, generator: torch.Gener
     else:
         points, visible = corrupt(points, settings, generator)
     if settings.answer_frame == "ray":  # the ray through the visible joints' mean, as the lifter draws it
-        centre = (points * visible[..., None]).sum(dim=1) / visible.sum(dim=1, keepdim=True)
-        view = view @ ray_rotation(centre).transpose(1, 2)
+        view = view @ ray_rotation(visible_centre(points, visible)).transpose(1, 2)
     return normalise(points, visible), view / 1000.0
 
 
