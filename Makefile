@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint chromium prior stages lifter benchmarks clean
+.PHONY: demo test lint chromium prior validation-prior stages lifter benchmarks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ stages: $(STAMP)
 		--out runs/stages
 	cp runs/stages/stages.pt src/poselift/models/blazepose_stages.pt
 
+# A prior fitted like the shipped one but without the validation subject S8, for choosing settings
+# on S8 that neither model has trained on (not shipped; benchmarks/guide_weight_sweep.py --prior).
+validation-prior: $(STAMP)
+	$(BIN)/poselift train-prior --subjects S1 S5 S6 S7 --components 3 --basis 16 --out runs/prior_noS8.npz
+
 # Re-create the shipped learned lifter from Human3.6M S1 S5 S6 S7 mocap alone (needs ../shared/data;
 # 35 to 45 min on this project's 2-core CPU).
 lifter: $(STAMP)
@@ -64,7 +69,8 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/video_clips.py
 	$(BIN)/python benchmarks/collection.py
 	$(BIN)/poselift evaluate lsp --lifter prior --json benchmarks/results/lsp_evaluation.json
-	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation_combined.json
+	$(BIN)/poselift evaluate lsp --lifter combined --json benchmarks/results/lsp_evaluation_combined.json
+	$(BIN)/poselift evaluate lsp --json benchmarks/results/lsp_evaluation_learned.json
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info

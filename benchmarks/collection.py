@@ -12,8 +12,8 @@
    files; and a rerun, which estimates nothing.
 3. Lifting: ``--frames`` frames of S9 ground-truth 2D (all sequences, four cameras, repeated)
    split into files of 10,000 frames, lifted by ``poselift lift --lifter prior`` (the paper's
-   lifter: the default combined one lifts about 500 frames a second, and a million would take
-   over half an hour a run) with 1 and 2 workers.
+   lifter, as in the runs before; the combined one lifts about 500 frames a second, and a
+   million would take over half an hour a run) with 1 and 2 workers.
 
 Prints tables and writes ``benchmarks/results/collection.json``.
 

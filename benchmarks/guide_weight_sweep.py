@@ -4,9 +4,14 @@ Protocol #1's cameras and joints on Human3.6M S8 (every 50th frame, to be quick)
 ground-truth 2D and from the Stacked-Hourglass detections: the prior lifter, the learned one
 and the combined one at several guide weights (:data:`poselift.lifting.lifter.DEFAULT_GUIDE_WEIGHT`
 is the one chosen). Average over actions, mm. Prints a table and writes
-``benchmarks/results/guide_weight_sweep.json``.
+``benchmarks/results/guide_weight_sweep.json`` (or ``--json``).
 
-    python benchmarks/guide_weight_sweep.py [--weights runs/lifter/lifter.pt] [--step 50]
+The shipped prior was fitted on S1 S5 S6 S7 and S8 (protocol #1's training subjects), so on S8
+it has seen the very poses it is asked about; ``--prior`` takes one fitted without S8 (``make
+validation-prior`` writes ``runs/prior_noS8.npz``), for a validation that neither model has
+trained on.
+
+    python benchmarks/guide_weight_sweep.py [--weights runs/lifter/lifter.pt] [--prior p.npz] [--step 50] [--json F]
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ from poselift.lifting.learned import LearnedLifter
 from poselift.prior.model import PosePrior
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GUIDE_WEIGHTS = (0.1, 0.3, 1.0, 3.0)
+GUIDE_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="a lifter.pt (default: the shipped one)")
+    parser.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     parser.add_argument("--step", type=int, default=50, help="every n-th frame")
+    parser.add_argument("--json", default="guide_weight_sweep.json", help="file name in benchmarks/results")
     args = parser.parse_args()
-    prior, learned = PosePrior.default(), LearnedLifter(args.weights)
+    prior = PosePrior.load(args.prior) if args.prior else PosePrior.default()
+    learned = LearnedLifter(args.weights)
     runs = [("prior", None), ("learned", None)] + [("combined", w) for w in GUIDE_WEIGHTS]
     rows = []
     print(f"{'input':<7}{'lifter':<10}{'guide weight':>13}{'MPJPE':>8}{'PA-MPJPE':>10}")
@@ -44,10 +52,10 @@ def main() -> None:
             print(f"{source:<7}{lifter:<10}{'' if weight is None else weight:>13}{average['mpjpe']:>8.1f}"
                   f"{average['pa_mpjpe']:>10.1f}")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "guide_weight_sweep.json").write_text(json.dumps({
+    (RESULTS / args.json).write_text(json.dumps({
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
         "subjects": ["S8"], "protocol": "#1", "frame_step": args.step, "weights": str(learned.path),
-        "rows": rows}, indent=1))
+        "prior": prior.describe(), "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -21,36 +21,21 @@ from pathlib import Path
 
 import numpy as np
 
-from poselift.datasets import h36m
-from poselift.evaluation.h36m import load_2d_input
+from poselift.evaluation.h36m import PROTOCOLS, Views
 from poselift.evaluation.metrics import mpjpe, pa_mpjpe
 from poselift.geometry import VIEW_FROM_OPENCV
 from poselift.lifting.learned import LearnedLifter
-from poselift.skeleton import H36M17, convert, get_joint_set
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STEP = 5
 
 
 def lifted_and_truth(lifter: LearnedLifter, subject: str, source: str) -> tuple[np.ndarray, np.ndarray]:
     """(N, 17, 3) answers and truths in mm, view frame, pelvis at 0, of a subject's protocol #1 frames."""
-    cameras, poses = h36m.load_cameras()[subject], h36m.load_poses_3d(subject)
-    inputs, joint_set = (None, None) if source == "gt" else load_2d_input(source, subject, None)
     answers, truths = [], []
-    for camera in cameras:
-        for sequence, world in sorted(poses.items()):
-            if inputs is not None and (sequence, camera.name) not in inputs:
-                continue
-            world = world[::STEP].astype(np.float64)
-            truth = camera.world_to_camera(world)
-            if inputs is None:
-                points, weights = camera.project(world), None
-            else:
-                conversion = convert(inputs[sequence, camera.name][::STEP], get_joint_set(joint_set), H36M17)
-                points, weights = conversion.points, conversion.weights
-            lifted = lifter.lift(points, weights, camera=(float(np.mean(camera.focal)), camera.principal))
-            answers.append(lifted.pose_3d)
-            truths.append((truth - truth[:, :1]) @ VIEW_FROM_OPENCV)
+    for view in Views(source, [subject], step=PROTOCOLS[1].step):
+        camera = (float(np.mean(view.camera.focal)), view.camera.principal)
+        answers.append(lifter.lift(view.points, view.weights, camera=camera).pose_3d)
+        truths.append((view.truth - view.truth[:, :1]) @ VIEW_FROM_OPENCV)
     return np.concatenate(answers), np.concatenate(truths)
 
 

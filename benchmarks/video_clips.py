@@ -3,7 +3,7 @@
     python benchmarks/video_clips.py
 
 For shared/data/videos/sports2d_demo.mp4 and phalp_running.mp4, in this process with the
-command's defaults (combined lifter, offline smoothing, the detector every 30 frames), it
+command's defaults (the default lifter, offline smoothing, the detector every 30 frames), it
 writes each clip's JSON lines and rendered MP4 to a temporary folder and reports: frames,
 tracks and the frames each covers, the detector's runs, frames per second, the rendered MP4's
 frame count as read back, and each "jump" (a track's mid-hips moving more than half the

@@ -5,7 +5,7 @@
 The clip: shared/data/videos/phalp_running.mp4 (one runner, 180 frames at 30 frames/s),
 cropped to 4:3 and shrunk to 640x480, written once as an MPEG-4 file in a temporary folder,
 so that decoding is part of the time. ``poselift estimate``'s video path runs on it in this
-process (the default combined lifter, offline smoothing, the detector every 30 frames),
+process (the default lifter, offline smoothing, the detector every 30 frames),
 once without and once with ``--render``, after a warm-up run; each stage's time per frame:
 
     decode  reading and converting the frame
@@ -38,6 +38,7 @@ import cv2
 
 from poselift import Estimator
 from poselift.datasets.paths import data_root
+from poselift.lifting.choice import lifter_settings
 from poselift.video.job import VideoOptions
 from poselift.video.output import FrameLog
 from poselift.video.pipeline import estimate_video
@@ -153,7 +154,8 @@ def main() -> None:
         memory = None
         if args.memory:
             memory = {"10 s": peak_rss_mb(clip, 10.0), "10 min": peak_rss_mb(clip, 600.0)}
-    print(f"640x480, one person, {results['render']['frames']} frames, combined lifter, offline smoothing, "
+    lifter = lifter_settings(estimator.lifter)["lifter"]
+    print(f"640x480, one person, {results['render']['frames']} frames, {lifter} lifter, offline smoothing, "
           f"detector every 30 frames ({platform.processor() or platform.machine()})")
     print(f"{'':<11}" + "".join(f"{stage:>10}" for stage in STAGES) + f"{'total fps':>11}{'detector':>10}")
     for name, result in results.items():
@@ -164,7 +166,7 @@ def main() -> None:
         print(f"peak RSS: {memory['10 s']:.0f} MB for 10 s of video, {memory['10 min']:.0f} MB for 10 min")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "video_speed.json").write_text(json.dumps(
-        {"machine": platform.processor() or platform.machine(), "size": SIZE, "runs": results,
+        {"machine": platform.processor() or platform.machine(), "size": SIZE, "lifter": lifter, "runs": results,
          "rendered_frames": rendered_frames, "peak_rss_mb": memory,
          "ms_per_frame_units": "milliseconds per frame, averaged over the clip"}, indent=1) + "\n")
     print(f"wrote {RESULTS / 'video_speed.json'}")

@@ -181,7 +181,7 @@ def test_lift_coco_json_fills_the_joints_coco_lacks(h36m_2d, tmp_path, capsys):
     assert result["missing_joints"] == ["spine", "head_top"]
     assert result["poses"][0]["label"] == "100"
     assert result["poses"][0]["weights"][H36M17.index("head_top")] == 0
-    assert "filled in by the prior" in capsys.readouterr().err
+    assert "filled in by the learned lifter" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content, fmt, message", [
@@ -212,7 +212,8 @@ def test_a_pose_with_nan_keypoints_is_marked_and_the_rest_lifted(h36m_2d, tmp_pa
     assert f"{source}: 1 of 8 pose(s) could not be lifted" in capsys.readouterr().err
     poses = json.loads(out.read_text())["poses"]
     assert poses[2] == {"label": "2", "lifted": False,
-                        "error": "points hold NaN or infinite values at joints with non-zero weight"}
+                        "error": "points hold NaN or infinite values at joints with non-zero weight (of the 12 limb "
+                                 "joints)"}
     assert all(pose["lifted"] and len(pose["joints_3d_mm"]) == 17 for i, pose in enumerate(poses) if i != 2)
 
 

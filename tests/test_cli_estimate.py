@@ -24,23 +24,23 @@ def test_estimate_writes_a_versioned_json_and_a_png(estimator, photos, tmp_path,
     (person,) = doc["people"]
     assert np.array(person["joints_2d"]).shape == (17, 2) and np.array(person["joints_3d_mm"]).shape == (17, 3)
     assert len(person["confidence"]) == 17 and set(person["source"]) <= {"detected", "derived", "model"}
-    assert {"angle_deg", "component", "residual_px2", "box", "blazepose_33"} <= set(person)
-    assert doc["settings"]["lifter"] == "combined" and doc["settings"]["guide_weight"] > 0
+    assert {"scale_px_per_mm", "residual_px2", "box", "blazepose_33"} <= set(person)
+    assert doc["settings"]["lifter"] == "learned" and doc["settings"]["guide_weight"] is None
     assert "rounds" not in person
     assert (out / "astronaut.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote" in capsys.readouterr().out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lifter", ["prior", "learned"])
+@pytest.mark.parametrize("lifter", ["prior", "combined"])
 def test_estimate_with_another_lifter_records_it_and_its_fit(estimator, photos, tmp_path, lifter):
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--lifter", lifter, "--quiet"]) == 0
     doc = json.loads((out / "astronaut.json").read_text())
-    assert doc["settings"]["lifter"] == lifter and doc["settings"]["guide_weight"] is None
+    assert doc["settings"]["lifter"] == lifter and (doc["settings"]["guide_weight"] is None) == (lifter == "prior")
     assert (doc["settings"]["lifter_weights"] is None) == (lifter == "prior")
     (person,) = doc["people"]
-    assert ("angle_deg" in person) == (lifter == "prior") and ("scale_px_per_mm" in person) == (lifter == "learned")
+    assert {"angle_deg", "component"} <= set(person) and "scale_px_per_mm" not in person
     shoulders = np.subtract(*np.array(person["joints_3d_mm"])[[H36M17.index("left_shoulder"),
                                                                H36M17.index("right_shoulder")]])
     assert shoulders[0] > 150  # facing the camera, as with the default lifter

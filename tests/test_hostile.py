@@ -89,7 +89,7 @@ def test_coordinates_far_beyond_any_image_are_marked_not_lifted(tmp_path, capsys
     assert f"{path}: 1 of 3 pose(s) could not be lifted" in capsys.readouterr().err
     poses = json.loads((tmp_path / "out.json").read_text(), parse_constant=float)["poses"]
     assert [pose["lifted"] for pose in poses] == [True, False, True]
-    assert poses[1]["error"] == "a coordinate lies beyond 1e+06 pixels"
+    assert poses[1]["error"] == "a coordinate lies beyond 1e+06 pixels (of the 12 limb joints)"
 
 
 def test_a_coco_annotation_without_keypoints_does_not_fail_the_file(tmp_path, capsys):
@@ -101,7 +101,7 @@ def test_a_coco_annotation_without_keypoints_does_not_fail_the_file(tmp_path, ca
     assert "1 of 2 pose(s) could not be lifted" in capsys.readouterr().err
     first, second = json.loads((tmp_path / "out.json").read_text())["poses"]
     assert first["label"] == "7" and first["lifted"]
-    assert second["label"] == "42" and not second["lifted"] and "at least 5 are needed" in second["error"]
+    assert second["label"] == "42" and not second["lifted"] and "at least 6 are needed" in second["error"]
 
 
 def test_a_mocap_file_claiming_ten_billion_frames_is_refused(tmp_path, capsys):
@@ -140,7 +140,7 @@ def test_a_prior_file_holding_a_zip_bomb_is_refused_before_decompressing(tmp_pat
         archive.writestr("extra.npy", b"\0" * (65 * 2**20))  # 65 MB of zeros, 64 kB compressed
     points = tmp_path / "p.npy"
     np.save(points, np.zeros((1, 17, 2)))
-    assert main(["lift", str(points), "--format", "h36m", "--prior", str(path), "--out",
+    assert main(["lift", str(points), "--format", "h36m", "--lifter", "prior", "--prior", str(path), "--out",
                  str(tmp_path / "o.json")]) == 1
     assert "holds more than 64 MB" in capsys.readouterr().err
 

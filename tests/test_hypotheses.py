@@ -178,7 +178,8 @@ def test_estimate_gives_each_person_hypotheses_in_every_output(tmp_path):
     from pathlib import Path
 
     photo = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
-    assert main(["estimate", str(photo), "--out", str(tmp_path), "--hypotheses", "3", "--html", "--quiet"]) == 0
+    assert main(["estimate", str(photo), "--out", str(tmp_path), "--lifter", "combined", "--hypotheses", "3", "--html",
+                 "--quiet"]) == 0
     document = json.loads((tmp_path / "astronaut.json").read_text())
     assert document["settings"]["hypotheses"] == 3
     person = document["people"][0]

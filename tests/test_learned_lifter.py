@@ -296,6 +296,13 @@ def test_the_test_subjects_are_never_fine_tuned_on():
         paired_views("sh", ["S1", "S9"])
 
 
+def test_ground_truth_2d_is_no_detector_to_fine_tune_on():
+    from poselift.training.lifter import paired_views
+
+    with pytest.raises(ValueError, match="fine-tuning pairs 3D with a detector's 2D"):
+        paired_views("gt", ["S1"])
+
+
 @pytest.mark.parametrize("option", [["--roll-deg", "-1"], ["--off-axis-deg", "10", "90"]])
 def test_virtual_cameras_out_of_range_are_refused(tmp_path, capsys, option):
     assert main(["train-lifter", "--out", str(tmp_path / "run"), *option, "--quiet"]) == 1

@@ -37,9 +37,18 @@ def test_lift_refuses_options_out_of_range_as_a_command_line_error(keypoints, tm
     assert not (tmp_path / "out.json").exists()
 
 
+@pytest.mark.parametrize("option", [["--hypotheses", "3"], ["--height-mm", "1700"], ["--prior", "p.npz"]])
+def test_what_only_the_prior_s_search_gives_asked_of_the_default_lifter_names_the_flag(keypoints, tmp_path, capsys,
+                                                                                         option):
+    assert main(["lift", str(keypoints), "--format", "npy", *option, "--out", str(tmp_path / "out.json")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("poselift: ") and "--lifter " in error and "combined" in error
+    assert not (tmp_path / "out.json").exists()
+
+
 @pytest.mark.parametrize("height", ["1e-300", "1e308", "-5", "0"])
 def test_an_impossible_height_fails_before_any_work(keypoints, tmp_path, capsys, height):
-    assert main(["lift", str(keypoints), "--format", "npy", "--height-mm", height, "--out",
+    assert main(["lift", str(keypoints), "--format", "npy", "--lifter", "combined", "--height-mm", height, "--out",
                  str(tmp_path / "out.json")]) == 1
     low, high = HEIGHT_RANGE_MM
     assert f"poselift: height must lie in [{low:.0f}, {high:.0f}] mm, got" in capsys.readouterr().err

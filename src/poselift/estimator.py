@@ -9,10 +9,11 @@ heatmaps of the 13 joints that Human3.6M-17 shares with BlazePose-33
     b^_t = Gaussians at the projection     (eqs. 5 and 6)
     b_t+1 = w b_t + (1 - w) b^_t           (eq. 7)
 
-and the last maps are lifted once more for the final pose. The lift is the combined lifter's
-by default (eq. 4 with the learned lifter's pose as a term, :mod:`poselift.lifting.combined`);
-the paper's (``lifter="prior"``) or the network's alone (``"learned"``) can be chosen. Any of
-them projects back, so the rounds run alike. By default no CNN stage runs
+and the last maps are lifted once more for the final pose. The lift is the learned lifter's
+by default (the network alone, its pose put on the 2D by a weak-perspective fit,
+:mod:`poselift.lifting.learned`); the combined one (``lifter="combined"``: eq. 4 with the
+network's pose as a term, :mod:`poselift.lifting.combined`) or the paper's (``"prior"``) can
+be chosen. Any of them projects back, so the rounds run alike. By default no CNN stage runs
 between fusions, so ``w`` and the number of rounds are documented defaults, not learned
 values. With ``learned_stages``, the stages trained on top of BlazePose (``poselift train
 --config blazepose``, :mod:`poselift.nn.models`; lifting and fusion between them) first
@@ -38,7 +39,7 @@ from .lifting import Lifted, lift_upright
 from .lifting.choice import DEFAULT_LIFTER, build_lifter
 from .lifting.frames import torso_roll
 from .lifting.hypotheses import check_request
-from .lifting.learned import LearnedLift
+from .lifting.learned import TAKES_NO_HEIGHT, LearnedLift
 from .prior import PosePrior
 from .skeleton import H36M17
 
@@ -174,7 +175,7 @@ class Estimator:
         self.rounds, self.fusion_weight, self.sigma, self.height_mm = rounds, fusion_weight, sigma, height_mm
         self.fast = fast
         if lifter == "learned" and height_mm is not None:
-            raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
+            raise ValueError(TAKES_NO_HEIGHT)
         check_request(hypotheses, lifter)
         self.hypotheses = hypotheses
         self.lifter = build_lifter(lifter, None if lifter == "learned" else self.prior, lifter_weights)

@@ -68,8 +68,8 @@ class LiftSettings:
         if self.focal_px is not None and self.principal_px is None:
             raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
         if self.learned_only and self.height_mm is not None:
-            raise ValueError("--height-mm is the prior's and the combined lifter's; the learned lifter answers at the "
-                             "size of its training subjects")
+            raise ValueError("--height-mm is the prior's and the combined lifter's (--lifter combined); the learned "
+                             "lifter answers at the size of its training subjects")
         if self.learned_only and self.prior:
             raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
         check_request(self.hypotheses, self.lifter)

@@ -116,11 +116,12 @@ def add_hypotheses_option(parser: argparse.ArgumentParser) -> None:
 
 def add_smoothing_option(parser: argparse.ArgumentParser, default: str = "none") -> None:
     """``--smoothing MODE`` (:mod:`poselift.video.smoothing`)."""
-    from ..video.smoothing import SMOOTHING_MODES
+    from ..video.smoothing import OFFLINE_LAG_S, SMOOTHING_MODES
 
     parser.add_argument("--smoothing", choices=SMOOTHING_MODES, default=default,
                         help="smooth each person's 3D pose over time: causal (each frame from the ones before "
-                             f"it, for live use) or offline (with 1 s of later frames too); default {default}")
+                             f"it, for live use) or offline (with {OFFLINE_LAG_S:g} s of later frames too); "
+                             f"default {default}")
 
 
 def smoothing_of(args: argparse.Namespace):

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from ..camera_space import Camera, place_root, view_to_camera_axes
 from ..datasets import h36m
-from ..geometry import PRIOR_FROM_WORLD, VIEW_FROM_OPENCV
+from ..geometry import PRIOR_FROM_WORLD, VIEW_FROM_OPENCV, PinholeCamera
 from ..lifting import Lifter
 from ..lifting.choice import DEFAULT_LIFTER, LIFTERS
 from ..lifting.hypotheses import check_request
@@ -45,8 +45,8 @@ from ..skeleton import H36M17, convert, get_joint_set
 from ..video.smoothing import SMOOTHINGS, Smoothing, smooth_sequence
 from .metrics import acceleration_error, mpjpe, pa_mpjpe
 
-__all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "camera_lift_rotation", "evaluate_h36m", "format_table",
-           "load_2d_input"]
+__all__ = ["Protocol", "PROTOCOLS", "FOURTEEN_JOINTS", "View", "Views", "camera_lift_rotation", "evaluate_h36m",
+           "format_table", "load_2d_input"]
 
 METRICS = ("mpjpe", "pa_mpjpe", "mrpe", "depth_error_pct")
 """Per pose: MPJPE after aligning the root, after Procrustes alignment; root position error and
@@ -57,8 +57,6 @@ H36M_FPS = 50.0
 
 FOURTEEN_JOINTS = tuple(j for j, n in enumerate(H36M17.joints) if n not in ("pelvis", "spine", "neck_nose"))
 """Indices of the 14 joints of protocols #2 and #3."""
-
-# OpenCV camera axes (y down, z forward) -> the lifter's view axes (y up, z towards the camera)
 
 
 @dataclass(frozen=True)
@@ -119,6 +117,89 @@ def load_2d_input(source: str, subject: str, data_dir) -> tuple[dict, str]:
         if joint_set is None:
             raise ValueError(f"{path}: {num_joints} joints per pose; add a 'joint_set' entry naming the set")
     return out, joint_set
+
+
+@dataclass(frozen=True)
+class View:
+    """One Human3.6M sequence seen by one camera: its 2D input and its 3D truth, every ``step``-th frame.
+
+    Attributes:
+        subject, sequence: whose sequence, by name ("Walking 1").
+        camera: its calibrated :class:`~poselift.geometry.PinholeCamera`.
+        points: (F, 17, 2) pixels, H36M-17 joints (NaN where the input lacks one).
+        weights: (F, 17) the input's confidences (0 for a joint it lacks), or None for
+            ground-truth 2D (every joint seen).
+        approximate: names of the joints the input only approximates (:func:`~poselift.skeleton.convert`).
+        truth: (F, 17, 3) millimetres in the camera's OpenCV axes (x right, y down, z forward).
+    """
+
+    subject: str
+    sequence: str
+    camera: PinholeCamera
+    points: np.ndarray
+    weights: np.ndarray | None
+    approximate: tuple[str, ...]
+    truth: np.ndarray
+
+
+class Views:
+    """The (sequence, camera) pairs of ``subjects`` that a 2D input holds, each read as a :class:`View`
+    when iterated, one at a time (so that every frame of a protocol never sits in memory at once).
+
+    Args:
+        source: ``"gt"`` (ground-truth 3D projected with the full camera model), ``"sh"`` (the
+            Stacked-Hourglass detections) or an ``.npz`` (:func:`load_2d_input`).
+        subjects: Human3.6M subjects.
+        cameras: camera names to keep (default: all four).
+        first_trial_only: keep only the first of each action's sequences (protocol #3).
+        step: every ``step``-th frame.
+        data_dir: folder laid out like ``shared/data`` (default: :func:`data_root`).
+
+    Attributes:
+        skipped: the pairs the input lacks, as ``"S11 'Directions' camera 54138969"`` (the standard
+            SH release has no S11 "Directions" for that camera).
+
+    Raises:
+        FileNotFoundError, ValueError: (when made) a 2D input file that is missing or unreadable
+            (:func:`load_2d_input`).
+        ValueError: (when iterated) a pair whose 2D and 3D frame counts differ.
+    """
+
+    def __init__(self, source: str, subjects, cameras: tuple[str, ...] = h36m.CAMERA_ORDER,
+                 first_trial_only: bool = False, step: int = 1, data_dir=None) -> None:
+        self.step = step
+        all_cameras = h36m.load_cameras(data_dir)
+        self._pairs, self.skipped = [], []
+        for subject in subjects:
+            poses = h36m.load_poses_3d(subject, data_dir)
+            inputs, joint_set = (None, "h36m17") if source == "gt" else load_2d_input(source, subject, data_dir)
+            keep = _first_trials(list(poses)) if first_trial_only else set(poses)
+            for camera in all_cameras[subject]:
+                if camera.name not in cameras:
+                    continue
+                for sequence in sorted(keep):
+                    if inputs is None or (sequence, camera.name) in inputs:
+                        self._pairs.append((subject, sequence, camera, poses[sequence], inputs, joint_set))
+                    else:
+                        self.skipped.append(f"{subject} {sequence!r} camera {camera.name}")
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __iter__(self):
+        for subject, sequence, camera, world, inputs, joint_set in self._pairs:
+            stepped = world[:: self.step].astype(np.float64)
+            truth = camera.world_to_camera(stepped)
+            if inputs is None:
+                yield View(subject, sequence, camera, camera.project(stepped), None, (), truth)
+                continue
+            detected = inputs[sequence, camera.name]
+            if len(detected) != len(world):
+                raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(detected)} 2D frames "
+                                 f"but {len(world)} 3D frames")
+            conversion = convert(detected[:: self.step], get_joint_set(joint_set), H36M17)
+            yield View(subject, sequence, camera, conversion.points, conversion.weights,
+                       tuple(conversion.approximate), truth)
 
 
 def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=("S9",),
@@ -193,45 +274,26 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         if frame_step < 1:
             raise ValueError(f"frame_step must be positive, got {frame_step}")
         spec = replace(spec, step=frame_step)
-    cameras = h36m.load_cameras(data_dir)
     several_smoothings = not isinstance(smoothing, Smoothing)
     smoothings = tuple(smoothing) if several_smoothings else (smoothing,)
     if hypotheses and smoothings != (SMOOTHINGS["none"],):
         raise ValueError("hypotheses are measured frame by frame: they take no smoothing")
     several = (tally or HypothesisTally(hypotheses)) if hypotheses else None
-    jobs = []
-    for subject in subjects:
-        poses = h36m.load_poses_3d(subject, data_dir)
-        inputs, input_set = (None, "h36m17") if source == "gt" else load_2d_input(source, subject, data_dir)
-        keep = _first_trials(list(poses)) if spec.first_trial_only else set(poses)
-        for camera in cameras[subject]:
-            if camera.name in spec.cameras:
-                jobs += [(subject, seq, camera, poses[seq], inputs, input_set) for seq in sorted(keep)]
-    present = [inputs is None or (sequence, camera.name) in inputs for _, sequence, camera, _, inputs, _ in jobs]
-    skipped = [f"{job[0]} {job[1]!r} camera {job[2].name}" for job, kept in zip(jobs, present) if not kept]
-    jobs = [job for job, kept in zip(jobs, present) if kept]
-    if not jobs:
+    views = Views(source, subjects, spec.cameras, spec.first_trial_only, spec.step, data_dir)
+    if not len(views):
+        skipped = views.skipped
         raise ValueError(f"the 2D input has none of the protocol's {len(skipped)} (sequence, camera) pairs, "
                          f"e.g. {skipped[0]}" if skipped else "the protocol selects no frames")
     prior_lifters: dict[tuple[str, str], Lifter] = {}
 
     def lifted_sequences():
         """Each (sequence, camera) lifted: what :func:`_measured` measures."""
-        for subject, sequence, camera, world, inputs, input_set in tqdm(jobs, disable=not progress,
-                                                                        desc=f"protocol {spec.name}"):
-            world = world[:: spec.step].astype(np.float64)
-            truth = camera.world_to_camera(world)
-            if inputs is None:
-                points, weights = camera.project(world), None
-            else:
-                conversion = convert(inputs[sequence, camera.name][:: spec.step], get_joint_set(input_set), H36M17)
-                points = conversion.points
-                weights = conversion.weights.copy()
-                for name in conversion.approximate:
+        for view in tqdm(views, disable=not progress, desc=f"protocol {spec.name}"):
+            camera, points, weights = view.camera, view.points, view.weights
+            if weights is not None:
+                weights = weights.copy()
+                for name in view.approximate:
                     weights[..., H36M17.index(name)] *= approximate_weight
-            if len(points) != len(truth):
-                raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(points)} 2D frames "
-                                 f"but {len(truth)} 3D frames")
             focal = float(np.mean(camera.focal))
             guide = None if lifter == "prior" else learned.lift(  # camera view frame
                 points, weights, camera=(focal, camera.principal) if perspective else None).pose_3d
@@ -240,7 +302,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                 view_pose = guide
             else:
                 rotation = camera_lift_rotation(camera)
-                lifter_key = (subject, camera.name)
+                lifter_key = (view.subject, camera.name)
                 if lifter_key not in prior_lifters:
                     prior_lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
                 search = prior_lifters[lifter_key]
@@ -252,8 +314,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                     lifted = search.lift(points, weights, guide=guide, guide_weight=guide_weight,
                                          hypotheses=hypotheses)
                 view_pose = lifted.pose_3d @ rotation.T
-            yield (sequence, camera, points, weights, view_pose, truth, lifted.hypotheses if several else None,
-                   rotation)
+            yield (view.sequence, camera, points, weights, view_pose, view.truth,
+                   lifted.hypotheses if several else None, rotation)
 
     # one smoothing: each sequence measured as it is lifted, then dropped; several: all kept, lifted once
     sequences = list(lifted_sequences()) if several_smoothings else lifted_sequences()
@@ -271,7 +333,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         "first_trial_only": spec.first_trial_only,
         "joints": [H36M17.joints[j] for j in spec.joints],
         "prior": None if lifter == "learned" else prior.describe(),
-        "skipped": skipped,
+        "skipped": views.skipped,
     }
     results = [{**description, **_measured(sequences, spec, each, several)} for each in smoothings]
     return results if several_smoothings else results[0]

@@ -54,10 +54,12 @@ class Calibration:
     covariance_scale: float
 
 
-CALIBRATIONS = {"prior": Calibration(0.08051, 0.1545), "guided": Calibration(0.3248, 0.1975)}
+CALIBRATIONS = {"prior": Calibration(0.1220, 0.1522), "guided": Calibration(0.3824, 0.1994)}
 """The :class:`Calibration` of the prior's search alone and of the search with a guide pose
 (the combined lifter), fitted on S8's Stacked-Hourglass detections, every 25th frame of
-protocol #1, 10,400 poses (``python benchmarks/hypotheses.py --fit``;
+protocol #1, 10,400 poses, through a prior fitted like the shipped one but without S8, so
+that S8's errors are those of people the prior has not seen (``make validation-prior``;
+``python benchmarks/hypotheses.py --fit --prior runs/prior_noS8.npz``;
 benchmarks/results/hypotheses_calibration.json)."""
 
 MAX_HYPOTHESES = 10
@@ -138,8 +140,8 @@ def check_request(count, lifter: str = "prior") -> None:
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ValueError(f"hypotheses must be a whole number of at least 1, got {count!r}")
     if lifter == "learned":
-        raise ValueError("hypotheses come from the prior's search: use the prior or combined lifter (the learned "
-                         "lifter gives one pose)")
+        raise ValueError("hypotheses come from the prior's search: use the prior or combined lifter (--lifter "
+                         "combined); the learned lifter gives one pose")
 
 
 def probabilities(cost: np.ndarray, temperature: float) -> np.ndarray:

@@ -35,10 +35,14 @@ from ..nn.lifter_network import (
 from ..skeleton import H36M17
 from .lifter import checked_poses, pose_problems
 
-__all__ = ["MIN_VISIBLE_INPUTS", "LearnedLift", "LearnedLifter"]
+__all__ = ["MIN_VISIBLE_INPUTS", "TAKES_NO_HEIGHT", "LearnedLift", "LearnedLifter"]
 
 MIN_VISIBLE_INPUTS = 6
 """Fewest of the 12 limb joints with a non-zero weight that a pose may be lifted from."""
+
+TAKES_NO_HEIGHT = ("the learned lifter answers at the size of its training subjects; it takes no height (use the "
+                   "prior or combined lifter: --lifter combined)")
+"""Why a height given to the learned lifter is refused."""
 
 _BATCH = 8192  # poses per network call
 
@@ -109,7 +113,7 @@ class LearnedLifter:
                 length that is not positive or a principal point that is not two finite numbers.
         """
         if height_mm is not None:
-            raise ValueError("the learned lifter answers at the size of its training subjects; it takes no height")
+            raise ValueError(TAKES_NO_HEIGHT)
         if camera is not None:
             focal, principal = float(camera[0]), np.asarray(camera[1], dtype=np.float64)
             if not (np.isfinite(focal) and focal > 0) or principal.shape != (2,) or not np.isfinite(principal).all():

@@ -238,37 +238,25 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
         ValueError: a test subject; frame counts that differ; the detections hold none of the
             subjects' (sequence, camera) pairs.
     """
-    from ..datasets import h36m
-    from ..evaluation.h36m import load_2d_input
-    from ..skeleton import convert, get_joint_set
+    from ..evaluation.h36m import Views
 
     tested = sorted(set(subjects) & {"S9", "S11"})
     if tested:
         raise ValueError(f"{', '.join(tested)}: the test subjects are never trained on")
-    cameras = h36m.load_cameras(data_dir)
+    if source == "gt":
+        raise ValueError("fine-tuning pairs 3D with a detector's 2D; ground truth is what train-lifter films itself")
     points, visible, views, centres = [], [], [], []
-    for subject in subjects:
-        poses = h36m.load_poses_3d(subject, data_dir)
-        inputs, joint_set = load_2d_input(source, subject, data_dir)
-        for camera in cameras[subject]:
-            for sequence, world in sorted(poses.items()):
-                if (sequence, camera.name) not in inputs:
-                    continue
-                detected = inputs[sequence, camera.name]
-                if len(detected) != len(world):
-                    raise ValueError(f"{subject} {sequence!r} camera {camera.name}: {len(detected)} 2D frames but "
-                                     f"{len(world)} 3D frames")
-                truth = camera.world_to_camera(world[::step].astype(np.float64))
-                conversion = convert(detected[::step], get_joint_set(joint_set), H36M17)
-                seen = (conversion.weights[:, INPUT_INDEX.numpy()] > 0) & np.isfinite(
-                    conversion.points[:, INPUT_INDEX.numpy()]).all(axis=-1)
-                kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
-                limbs, seen = conversion.points[kept][:, INPUT_INDEX.numpy()], seen[kept].astype(np.float32)
-                points.append(limbs)
-                visible.append(seen)
-                views.append((truth[kept] - truth[kept, :1]) @ VIEW_FROM_OPENCV)
-                mean = visible_centre(torch.as_tensor(np.nan_to_num(limbs)), torch.as_tensor(seen)).numpy()
-                centres.append((mean - camera.principal) / camera.focal)
+    inputs = INPUT_INDEX.numpy()
+    for view in Views(source, subjects, step=step, data_dir=data_dir):
+        seen = (view.weights[:, inputs] > 0) & np.isfinite(view.points[:, inputs]).all(axis=-1)
+        kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
+        limbs, seen = view.points[kept][:, inputs], seen[kept].astype(np.float32)
+        truth = view.truth[kept]
+        points.append(limbs)
+        visible.append(seen)
+        views.append((truth - truth[:, :1]) @ VIEW_FROM_OPENCV)
+        mean = visible_centre(torch.as_tensor(np.nan_to_num(limbs)), torch.as_tensor(seen)).numpy()
+        centres.append((mean - view.camera.principal) / view.camera.focal)
     if not points:
         raise ValueError(f"the 2D input {source} holds none of {', '.join(subjects)}'s (sequence, camera) pairs")
     return Pairs(*(np.concatenate(parts) for parts in (points, visible, views, centres)))
