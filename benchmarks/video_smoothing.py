@@ -86,7 +86,8 @@ def tune(args) -> dict:
     print(f"block-wise offline ({OFFLINE_LAG_S:g} s lag) against the whole-sequence smoother: mean |difference| "
           f"{lag_gap['mean_mm']:.4f} mm, largest {lag_gap['max_mm']:.3f} mm ({lag_gap['sequences']} sequences)")
     return {"subject": "S8", "input": "sh", "lifter": args.lifter, "measurement_noise_mm": MEASUREMENT_MM,
-            "tolerance_mm": TOLERANCE_MM, "rows": rows, "chosen": chosen,
+            "tolerance_mm": TOLERANCE_MM, "goal_acceleration_share": GOAL_ACCELERATION_SHARE, "rows": rows,
+            "chosen": chosen,
             "offline_lag_against_whole_sequence": lag_gap}
 
 

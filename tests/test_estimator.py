@@ -103,8 +103,8 @@ def annotated(data_dir):
 
 @pytest.mark.slow
 def test_annotated_h36m_frames_2d_and_3d_error(estimator, annotated):
-    """Measured (``benchmarks/annotated_frames.py``, the default combined lifter): 2D 5.7-13.8 px
-    on the 13 detected joints, PA-MPJPE 43-90 mm over 17 joints."""
+    """Measured (``benchmarks/annotated_frames.py``, the default learned lifter): 2D 5.8-14.2 px
+    on the 13 detected joints, PA-MPJPE 34-91 mm over 17 joints."""
     detected = None
     for path, truth_2d, truth_3d in annotated:
         people = estimator.estimate(path)

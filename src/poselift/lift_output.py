@@ -20,6 +20,7 @@ from .batch.summary import Row
 from .files import json_header, rounded, write_json
 from .lifting.choice import DEFAULT_LIFTER
 from .lifting.hypotheses import check_request
+from .lifting.learned import TAKES_NO_HEIGHT
 from .lifting.lifter import DEFAULT_ANGLES
 
 __all__ = ["SCHEMA_VERSION", "LIFT_BLOCK", "LiftSettings", "LiftModel", "LiftJob", "lift_document", "converted",
@@ -68,8 +69,7 @@ class LiftSettings:
         if self.focal_px is not None and self.principal_px is None:
             raise ValueError("--focal-px needs --principal-px X Y (the principal point, often the image centre)")
         if self.learned_only and self.height_mm is not None:
-            raise ValueError("--height-mm is the prior's and the combined lifter's (--lifter combined); the learned "
-                             "lifter answers at the size of its training subjects")
+            raise ValueError(TAKES_NO_HEIGHT)
         if self.learned_only and self.prior:
             raise ValueError("--prior needs --lifter prior or combined: the learned lifter uses no prior")
         check_request(self.hypotheses, self.lifter)

@@ -127,7 +127,8 @@ class View:
         subject, sequence: whose sequence, by name ("Walking 1").
         camera: its calibrated :class:`~poselift.geometry.PinholeCamera`.
         points: (F, 17, 2) pixels, H36M-17 joints (NaN where the input lacks one).
-        weights: (F, 17) the input's confidences (0 for a joint it lacks), or None for
+        weights: (F, 17) 1 for a joint the input gives, the least of its sources' for one derived
+            from others, 0 for one it lacks (:func:`~poselift.skeleton.convert`); None for
             ground-truth 2D (every joint seen).
         approximate: names of the joints the input only approximates (:func:`~poselift.skeleton.convert`).
         truth: (F, 17, 3) millimetres in the camera's OpenCV axes (x right, y down, z forward).
@@ -144,7 +145,8 @@ class View:
 
 class Views:
     """The (sequence, camera) pairs of ``subjects`` that a 2D input holds, each read as a :class:`View`
-    when iterated, one at a time (so that every frame of a protocol never sits in memory at once).
+    when iterated, one at a time: the subjects' 3D poses and 2D input are loaded when it is made,
+    but each view's frames are stepped, converted and projected only when its turn comes.
 
     Args:
         source: ``"gt"`` (ground-truth 3D projected with the full camera model), ``"sh"`` (the
@@ -253,9 +255,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
         A dict with the protocol, per-action and average MPJPE and PA-MPJPE (mm), MRPE (mm)
         and depth error (percent) of the roots placed in camera space (:data:`METRICS`), frame
         counts, a description of the input and the (sequence, camera) pairs skipped because
-        the 2D input lacks them (the standard SH release has no S11 "Directions" for camera
-        54138969); with ``frame_step=1``, also the acceleration error (``accel_error``, mm per
-        frame squared).
+        the 2D input lacks them (:attr:`Views.skipped`); with ``frame_step=1``, also the
+        acceleration error (``accel_error``, mm per frame squared).
 
     Raises:
         ValueError: the 2D input has none of the protocol's (sequence, camera) pairs.

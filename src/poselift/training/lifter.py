@@ -235,8 +235,8 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
     left out; so are (sequence, camera) pairs the detections lack.
 
     Raises:
-        ValueError: a test subject; frame counts that differ; the detections hold none of the
-            subjects' (sequence, camera) pairs.
+        ValueError: a test subject; ``"gt"`` (no detector); frame counts that differ; the
+            detections hold none of the subjects' (sequence, camera) pairs.
     """
     from ..evaluation.h36m import Views
 
@@ -247,16 +247,17 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
         raise ValueError("fine-tuning pairs 3D with a detector's 2D; ground truth is what train-lifter films itself")
     points, visible, views, centres = [], [], [], []
     inputs = INPUT_INDEX.numpy()
-    for view in Views(source, subjects, step=step, data_dir=data_dir):
-        seen = (view.weights[:, inputs] > 0) & np.isfinite(view.points[:, inputs]).all(axis=-1)
-        kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
-        limbs, seen = view.points[kept][:, inputs], seen[kept].astype(np.float32)
-        truth = view.truth[kept]
-        points.append(limbs)
-        visible.append(seen)
-        views.append((truth - truth[:, :1]) @ VIEW_FROM_OPENCV)
-        mean = visible_centre(torch.as_tensor(np.nan_to_num(limbs)), torch.as_tensor(seen)).numpy()
-        centres.append((mean - view.camera.principal) / view.camera.focal)
+    for subject in subjects:  # one subject's 3D and detections in memory at a time
+        for view in Views(source, [subject], step=step, data_dir=data_dir):
+            seen = (view.weights[:, inputs] > 0) & np.isfinite(view.points[:, inputs]).all(axis=-1)
+            kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
+            limbs, seen = view.points[kept][:, inputs], seen[kept].astype(np.float32)
+            truth = view.truth[kept]
+            points.append(limbs)
+            visible.append(seen)
+            views.append((truth - truth[:, :1]) @ VIEW_FROM_OPENCV)
+            mean = visible_centre(torch.as_tensor(np.nan_to_num(limbs)), torch.as_tensor(seen)).numpy()
+            centres.append((mean - view.camera.principal) / view.camera.focal)
     if not points:
         raise ValueError(f"the 2D input {source} holds none of {', '.join(subjects)}'s (sequence, camera) pairs")
     return Pairs(*(np.concatenate(parts) for parts in (points, visible, views, centres)))

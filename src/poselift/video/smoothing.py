@@ -44,7 +44,7 @@ OFFLINE_LAG_S = 1.5
 """Seconds of later frames every offline-smoothed frame sees (and the delay of its output): the
 less the acceleration noise, the further back a frame's future reaches; 1.5 s keeps the blocks
 within a few thousandths of a millimetre of the whole-sequence smoother at the shipped noise (1 s
-did at the noise shipped before, five times larger)."""
+did at the noise shipped before, 2.5 times larger)."""
 
 MIN_WEIGHT = 0.05
 """Weights are clipped to at least this: a joint seen with weight 0 still has a finite (large) noise."""
