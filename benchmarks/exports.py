@@ -116,7 +116,7 @@ def camera_space_row() -> dict:
     for camera in h36m.load_cameras()["S9"]:
         rotation = camera_lift_rotation(camera)
         lifter = CombinedLifter(PosePrior.default(), camera_rotation=rotation)
-        pinhole = Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name)
+        pinhole = Camera(camera.focal_px, tuple(camera.principal), camera.name)
         for name in sorted(sequences):
             world = sequences[name][::64].astype(np.float64)
             truth, points = camera.world_to_camera(world), camera.project(world)

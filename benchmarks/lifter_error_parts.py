@@ -33,7 +33,7 @@ def lifted_and_truth(lifter: LearnedLifter, subject: str, source: str) -> tuple[
     """(N, 17, 3) answers and truths in mm, view frame, pelvis at 0, of a subject's protocol #1 frames."""
     answers, truths = [], []
     for view in Views(source, [subject], step=PROTOCOLS[1].step):
-        camera = (float(np.mean(view.camera.focal)), view.camera.principal)
+        camera = (view.camera.focal_px, view.camera.principal)
         answers.append(lifter.lift(view.points, view.weights, camera=camera).pose_3d)
         truths.append((view.truth - view.truth[:, :1]) @ VIEW_FROM_OPENCV)
     return np.concatenate(answers), np.concatenate(truths)

@@ -118,7 +118,7 @@ def test_human36m_roots_from_the_true_pose_and_true_2d(data_dir):
     world = h36m.load_poses_3d("S9", data_dir)["Walking"][::50].astype(np.float64)
     truth = camera.world_to_camera(world)
     pose_view = camera_to_view_axes(truth - truth[:, :1])
-    pinhole_camera = Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name)
+    pinhole_camera = Camera(camera.focal_px, tuple(camera.principal), camera.name)
     placed = place_root(pose_view, camera.undistort(camera.project(world)), None, pinhole_camera)
     assert np.linalg.norm(placed - truth[:, 0], axis=-1).max() < 10.0
     distorted = place_root(pose_view, camera.project(world), None, pinhole_camera)

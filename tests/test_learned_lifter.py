@@ -251,7 +251,7 @@ def test_the_shipped_weights_reproduce_the_documented_s9_figure(data_dir):
     camera = h36m.load_cameras(data_dir)["S9"][0]
     poses = h36m.load_poses_3d("S9", data_dir)
     world = np.concatenate([poses[name][::5] for name in sorted(poses)])[:1000].astype(np.float64)
-    lifted = LearnedLifter().lift(camera.project(world), camera=(float(np.mean(camera.focal)), camera.principal))
+    lifted = LearnedLifter().lift(camera.project(world), camera=(camera.focal_px, camera.principal))
     predicted = lifted.pose_3d * np.array([1.0, -1.0, -1.0])  # OpenCV axes
     error = float(mpjpe(predicted, camera.world_to_camera(world)).mean())
     assert abs(error - SHIPPED_SUBSET_MPJPE_MM) < 0.5, error
@@ -307,6 +307,12 @@ def test_ground_truth_2d_is_no_detector_to_fine_tune_on():
 def test_virtual_cameras_out_of_range_are_refused(tmp_path, capsys, option):
     assert main(["train-lifter", "--out", str(tmp_path / "run"), *option, "--quiet"]) == 1
     assert "need a roll of 0 to 90 degrees and off-axis angles of 0 to 80" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unknown_answer_frame_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["train-lifter", "--out", str(tmp_path / "run"), "--answer-frame", "world", "--quiet"]) == 1
+    assert "poselift: answer frame must be one of camera, ray, got 'world'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 

@@ -126,6 +126,11 @@ class PinholeCamera:
     tangential: np.ndarray
     name: str = ""
 
+    @property
+    def focal_px(self) -> float:
+        """One focal length in pixels, the mean of the two: what a model of one focal length takes."""
+        return float(np.mean(self.focal))
+
     def world_to_camera(self, points: np.ndarray) -> np.ndarray:
         """(..., J, 3) world mm -> (..., J, 3) camera mm (OpenCV axes)."""
         return (np.asarray(points) - self.centre) @ self.rotation.T

@@ -131,7 +131,7 @@ def _add_lifter_parser(commands) -> None:
                         help="standard deviation of the virtual cameras' roll, degrees (default 0)")
     lifter.add_argument("--off-axis-deg", type=finite_float, nargs=2, metavar=("ACROSS", "UP"),
                         help="largest angle of the person off the optical axis, degrees (default 10 8)")
-    lifter.add_argument("--answer-frame", choices=["ray", "camera"],
+    lifter.add_argument("--answer-frame", metavar="ray|camera",  # checked with the settings
                         help="answer in the frame of the ray from the camera to the person, turned into the "
                              "camera's where the camera is known, or in the camera's frame (default ray; "
                              "with --init, the initial network's)")

@@ -295,9 +295,8 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                 weights = weights.copy()
                 for name in view.approximate:
                     weights[..., H36M17.index(name)] *= approximate_weight
-            focal = float(np.mean(camera.focal))
             guide = None if lifter == "prior" else learned.lift(  # camera view frame
-                points, weights, camera=(focal, camera.principal) if perspective else None).pose_3d
+                points, weights, camera=(camera.focal_px, camera.principal) if perspective else None).pose_3d
             lifted = rotation = None
             if lifter == "learned":
                 view_pose = guide
@@ -308,7 +307,7 @@ def evaluate_h36m(prior: PosePrior, protocol: int, source: str = "gt", subjects=
                     prior_lifters[lifter_key] = Lifter(prior, camera_rotation=rotation, **lift_options)
                 search = prior_lifters[lifter_key]
                 if perspective:
-                    lifted = search.lift_perspective(points, focal, camera.principal,
+                    lifted = search.lift_perspective(points, camera.focal_px, camera.principal,
                                                      weights, guide=guide, guide_weight=guide_weight,
                                                      hypotheses=hypotheses)
                 else:
@@ -359,7 +358,7 @@ def _measured(lifted_sequences, spec: Protocol, smoothing: Smoothing, several) -
         if "accel_error" in bucket:
             bucket["accel_error"].append(acceleration_error(relative, true_relative, root=None))
         root = place_root(view_pose - view_pose[:, :1], camera.undistort(points), weights,
-                          Camera(float(np.mean(camera.focal)), tuple(camera.principal), camera.name))
+                          Camera(camera.focal_px, tuple(camera.principal), camera.name))
         bucket["mrpe"].append(np.linalg.norm(root - truth[:, 0], axis=-1))
         bucket["depth_error_pct"].append(100.0 * np.abs(root[:, 2] - truth[:, 0, 2]) / truth[:, 0, 2])
 

@@ -246,12 +246,12 @@ def paired_views(source: str, subjects, data_dir=None, step: int = 1) -> Pairs:
     if source == "gt":
         raise ValueError("fine-tuning pairs 3D with a detector's 2D; ground truth is what train-lifter films itself")
     points, visible, views, centres = [], [], [], []
-    inputs = INPUT_INDEX.numpy()
+    limb_index = INPUT_INDEX.numpy()
     for subject in subjects:  # one subject's 3D and detections in memory at a time
         for view in Views(source, [subject], step=step, data_dir=data_dir):
-            seen = (view.weights[:, inputs] > 0) & np.isfinite(view.points[:, inputs]).all(axis=-1)
+            seen = (view.weights[:, limb_index] > 0) & np.isfinite(view.points[:, limb_index]).all(axis=-1)
             kept = seen.sum(axis=1) >= MIN_VISIBLE_INPUTS
-            limbs, seen = view.points[kept][:, inputs], seen[kept].astype(np.float32)
+            limbs, seen = view.points[kept][:, limb_index], seen[kept].astype(np.float32)
             truth = view.truth[kept]
             points.append(limbs)
             visible.append(seen)
