@@ -149,6 +149,40 @@ def test_hips_and_shoulders_are_placed_as_wide_as_drawn_about_their_middle(views
         LifterSettings(hip_width=(0.0, 1.0)).check()
 
 
+def test_other_proportions_scale_each_bone_alike_on_both_sides_and_keep_its_direction(s1_poses):
+    from poselift.training.lifter import reproportion
+
+    poses = torch.as_tensor(s1_poses[:200], dtype=torch.float64)
+    poses = poses - poses[:, :1]
+    rebuilt = reproportion(poses, 0.1, torch.Generator().manual_seed(0))
+    child, parent = H36M17.bones.T
+    before, after = poses[:, child] - poses[:, parent], rebuilt[:, child] - rebuilt[:, parent]
+    factor = after.norm(dim=-1) / before.norm(dim=-1)
+    torch.testing.assert_close(after, factor[..., None] * before)  # only the lengths change
+    assert 0.08 < factor.log().std() < 0.12 and abs(factor.log().mean()) < 0.02
+    mirror = H36M17.mirror_index
+    partner = [list(child).index(mirror[j]) for j in child]  # the bone of each joint's partner
+    torch.testing.assert_close(factor, factor[:, partner])
+    assert (rebuilt[:, 0] == 0).all()
+    torch.testing.assert_close(reproportion(poses, 0.0, torch.Generator()), poses)
+    with pytest.raises(ValueError, match="bone_scale"):
+        LifterSettings(bone_scale=-0.1).check()
+
+
+def test_settings_stored_before_other_proportions_existed_read_as_none():
+    from dataclasses import asdict
+
+    stored = {name: value for name, value in asdict(LifterSettings()).items() if name != "bone_scale"}
+    assert LifterSettings.from_dict(stored).bone_scale == 0.0
+    assert LifterSettings.from_dict(asdict(LifterSettings(bone_scale=0.2))).bone_scale == 0.2
+
+
+def test_a_bone_scale_out_of_range_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["train-lifter", "--out", str(tmp_path / "run"), "--bone-scale", "-0.1", "--quiet"]) == 1
+    assert "poselift: bone_scale must lie in [0, 1), got -0.1" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_few_visible_or_nan_limb_joints_are_refused_naming_the_pose(trained, views):
     lifter = LearnedLifter(trained[0] / "lifter.pt")
     weights = np.ones((3, 17))

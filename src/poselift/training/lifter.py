@@ -45,6 +45,9 @@ __all__ = ["LifterSettings", "Pairs", "film", "corrupt", "paired_views", "train_
 _MIRROR = torch.as_tensor(H36M17.mirror_index)
 _HIPS = [INPUT_JOINTS.index("left_hip"), INPUT_JOINTS.index("right_hip")]
 _SHOULDERS = [INPUT_JOINTS.index("left_shoulder"), INPUT_JOINTS.index("right_shoulder")]
+_BONE_FACTOR_INDEX = torch.as_tensor(np.minimum(np.arange(len(H36M17)), H36M17.mirror_index))
+"""(17,) for each joint's bone (the one to its parent), whose length factor it takes: a bone and
+its mirror partner both take the one drawn for the lower joint index of the two."""
 _INPUT_PAIRS = torch.tensor([[i, int(INPUT_MIRROR[i])] for i, n in enumerate(INPUT_JOINTS) if n.startswith("left_")])
 
 
@@ -73,6 +76,9 @@ class LifterSettings:
         outlier_rate, outlier_size: per-joint chance of a gross error and its size (fraction of spread).
         swap_rate: per-limb chance that a left joint and its right partner swap places.
         missing_rate: per-joint chance that a joint is missing (at least 6 of 12 stay).
+        bone_scale: standard deviation of the log of each bone's length factor (a left bone and
+            its right partner share theirs; 0: the mocap's proportions): bodies built otherwise
+            than the training subjects'.
         seed: random seed.
     """
 
@@ -97,6 +103,7 @@ class LifterSettings:
     outlier_size: float = 0.25
     swap_rate: float = 0.01
     missing_rate: float = 0.05
+    bone_scale: float = 0.0
     seed: int = 0
 
     def check(self) -> None:
@@ -108,6 +115,8 @@ class LifterSettings:
         if not (0 < self.final_learning_rate <= self.learning_rate) or not math.isfinite(self.learning_rate):
             raise ValueError(f"need 0 < final_learning_rate <= learning_rate, got {self.final_learning_rate}, "
                              f"{self.learning_rate}")
+        if not 0.0 <= self.bone_scale < 1.0:
+            raise ValueError(f"bone_scale must lie in [0, 1), got {self.bone_scale}")
         rates = (self.dropout, self.outlier_rate, self.swap_rate, self.missing_rate)
         if not all(0.0 <= r < 1.0 for r in rates) or not 0 < self.distance_mm[0] <= self.distance_mm[1]:
             raise ValueError("rates must lie in [0, 1) and distances be positive")
@@ -121,12 +130,28 @@ class LifterSettings:
 
     @classmethod
     def from_dict(cls, values: dict) -> "LifterSettings":
-        """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists)."""
+        """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists); settings
+        stored before ``bone_scale`` existed trained on the mocap's proportions."""
+        values = {"bone_scale": 0.0, **values}
         names = {f.name for f in fields(cls)}
         unknown = set(values) - names
         if unknown:
             raise ValueError(f"unknown learned-lifter settings {sorted(unknown)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def reproportion(poses: torch.Tensor, bone_scale: float, generator: torch.Generator) -> torch.Tensor:
+    """(B, 17, 3) poses, mm -> the same poses with each bone lengthened or shortened by a factor
+    ``exp(bone_scale * n)``, ``n`` standard normal, drawn per pose and bone (a left bone and its
+    right partner alike); the joints' directions from their parents are kept and the pelvis stays."""
+    b = len(poses)
+    factors = torch.exp(bone_scale * torch.randn(b, len(H36M17), generator=generator, device=poses.device))
+    factors = factors[:, _BONE_FACTOR_INDEX.to(poses.device)]
+    joints = [poses[:, 0]]
+    for joint in range(1, len(H36M17)):  # parents come before their children
+        parent = H36M17.parents[joint]
+        joints.append(joints[parent] + factors[:, joint, None] * (poses[:, joint] - poses[:, parent]))
+    return torch.stack(joints, dim=1)
 
 
 def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -135,7 +160,8 @@ def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.G
     Returns:
         (B, 17, 2) image points (x right, y down; units of the focal length: pixels / focal)
         and (B, 17, 3) the poses in mm relative to the pelvis in the camera's view frame (x
-        right, y up, z towards the camera). Half the poses are mirrored first.
+        right, y up, z towards the camera). The poses are first given other proportions
+        (:func:`reproportion`, where ``settings.bone_scale`` > 0) and half of them mirrored.
     """
     b = len(poses_world)
 
@@ -143,6 +169,8 @@ def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.G
         return low + (high - low) * torch.rand(b, generator=generator, device=poses_world.device)
 
     poses = poses_world - poses_world[:, :1]
+    if settings.bone_scale > 0:
+        poses = reproportion(poses, settings.bone_scale, generator)
     mirrored = torch.rand(b, generator=generator, device=poses.device) < 0.5
     flipped = poses[:, _MIRROR.to(poses.device)] * torch.tensor([-1.0, 1.0, 1.0], device=poses.device)
     poses = torch.where(mirrored[:, None, None], flipped, poses)
@@ -415,8 +443,10 @@ def train_lifter(poses_world: np.ndarray | None, settings: LifterSettings, out_d
 
 @torch.no_grad()
 def _validate(network: LifterNetwork, poses: torch.Tensor, settings: LifterSettings) -> float:
-    """MPJPE (mm) of clean virtual-camera views of ``poses`` (the same cameras every time)."""
+    """MPJPE (mm) of clean virtual-camera views of ``poses`` in their own proportions (the same
+    cameras every time)."""
     network.eval()
+    settings = replace(settings, bone_scale=0.0)
     generator = torch.Generator(device=poses.device).manual_seed(12345)
     errors = []
     for start in range(0, len(poses), 8192):
