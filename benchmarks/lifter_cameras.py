@@ -26,6 +26,7 @@ from pathlib import Path
 from poselift.datasets import h36m
 from poselift.evaluation.h36m import evaluate_h36m
 from poselift.lifting.learned import LearnedLifter
+from poselift.nn.models import load_torch_file
 from poselift.prior.model import PosePrior
 from poselift.training.lifter import LifterSettings, train_lifter
 
@@ -39,6 +40,7 @@ RUNS = {
     "proportions_wide": {"bone_scale": 0.15},  # run K: as J, further from the mocap's
     "proportions_wider": {"bone_scale": 0.25},  # run L: further still
     "dropout": {"dropout": 0.25},  # run M: G's, with more dropout
+    "ray_seed1": {"seed": 1},  # G's with another seed: how far one 4,000-step run is from the next
 }
 """Named settings (fields of :class:`~poselift.training.lifter.LifterSettings`); the rest are the defaults."""
 
@@ -55,19 +57,31 @@ def main() -> None:
     args = parser.parse_args()
     if {args.validate, *args.train} & {"S9", "S11"} or args.validate in args.train:
         parser.error("train and validate on different subjects, never on S9 or S11")
-    poses = None if args.measure_only else h36m.stack_poses(args.train, step=2)
-    validation = h36m.stack_poses([args.validate], step=10)
+    path = RESULTS / args.json
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if (stored["trained_on"], stored["subjects"]) != (args.train, [args.validate]):
+            parser.error(f"{path} holds runs trained on {stored['trained_on']} and measured on {stored['subjects']}; "
+                         "name another --json")
+    data = f"Human3.6M {' '.join(args.train)}, every 2 frame(s)"
+    if not args.measure_only:
+        poses, validation = h36m.stack_poses(args.train, step=2), h36m.stack_poses([args.validate], step=10)
     prior = PosePrior.default()
     print(f"{'run':<18}{'input':<7}{'MPJPE':>8}{'PA-MPJPE':>10}{'train s':>9}")
     for name in args.runs:
-        settings = LifterSettings(steps=4000, halving_steps=1000, **RUNS[name])
+        weights = args.out / name / "lifter.pt"
         seconds = None
-        if not args.measure_only:
+        if args.measure_only:
+            stored = load_torch_file(weights, "learned-lifter")
+            if stored["data"] != data:
+                parser.error(f"{weights} was trained on {stored['data']!r}, not {data!r}")
+            settings = LifterSettings.from_dict(stored["training"])
+        else:
+            settings = LifterSettings(steps=4000, halving_steps=1000, **RUNS[name])
             started = time.perf_counter()
-            train_lifter(poses, settings, args.out / name, validation,
-                         data=f"Human3.6M {' '.join(args.train)}, every 2 frame(s)", progress=False)
+            train_lifter(poses, settings, args.out / name, validation, data=data, progress=False)
             seconds = time.perf_counter() - started
-        learned = LearnedLifter(args.out / name / "lifter.pt")
+        learned = LearnedLifter(weights)
         rows = []
         for source in ("gt", "sh"):
             result = evaluate_h36m(prior, 1, source, subjects=(args.validate,), lifter="learned", learned=learned)
@@ -76,7 +90,7 @@ def main() -> None:
                          "train_seconds": seconds, "settings": asdict(settings)})
             print(f"{name:<18}{source:<7}{average['mpjpe']:>8.1f}{average['pa_mpjpe']:>10.1f}"
                   f"{'' if seconds is None else f'{seconds:.0f}':>9}")
-        _store(RESULTS / args.json, name, rows, args.train, args.validate)
+        _store(path, name, rows, args.train, args.validate)
 
 
 def _store(path: Path, name: str, rows: list[dict], train: list[str], validate: str) -> None:

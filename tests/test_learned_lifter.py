@@ -165,8 +165,13 @@ def test_other_proportions_scale_each_bone_alike_on_both_sides_and_keep_its_dire
     torch.testing.assert_close(factor, factor[:, partner])
     assert (rebuilt[:, 0] == 0).all()
     torch.testing.assert_close(reproportion(poses, 0.0, torch.Generator()), poses)
+    for bone_scale in (0.0, 0.1):  # film rebuilds the bodies only when told to
+        _, view = film(poses.float(), replace(TINY, bone_scale=bone_scale), torch.Generator().manual_seed(1))
+        lengths = (view[:, child] - view[:, parent]).norm(dim=-1).sort(dim=1).values  # mirroring swaps sides
+        change = (lengths - before.norm(dim=-1).float().sort(dim=1).values).abs().max()
+        assert (change > 5.0) == (bone_scale > 0), change
     with pytest.raises(ValueError, match="bone_scale"):
-        LifterSettings(bone_scale=-0.1).check()
+        LifterSettings(bone_scale=1.0).check()
 
 
 def test_settings_stored_before_other_proportions_existed_read_as_none():

@@ -40,7 +40,7 @@ from ..nn.lifter_network import (
 from ..nn.models import load_torch_file
 from ..skeleton import H36M17
 
-__all__ = ["LifterSettings", "Pairs", "film", "corrupt", "paired_views", "train_lifter"]
+__all__ = ["LifterSettings", "Pairs", "reproportion", "film", "corrupt", "paired_views", "train_lifter"]
 
 _MIRROR = torch.as_tensor(H36M17.mirror_index)
 _HIPS = [INPUT_JOINTS.index("left_hip"), INPUT_JOINTS.index("right_hip")]
