@@ -130,9 +130,9 @@ class LifterSettings:
 
     @classmethod
     def from_dict(cls, values: dict) -> "LifterSettings":
-        """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists); settings
-        stored before ``bone_scale`` existed trained on the mocap's proportions."""
-        values = {"bone_scale": 0.0, **values}
+        """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists); a field
+        missing from an older file takes its default (``bone_scale`` 0: the mocap's proportions,
+        as those runs trained)."""
         names = {f.name for f in fields(cls)}
         unknown = set(values) - names
         if unknown:
