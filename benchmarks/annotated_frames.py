@@ -5,7 +5,10 @@ Greeting, S8 WalkDog) carry 2D joints and camera-frame 3D. For each lifter
 (:data:`poselift.lifting.choice.LIFTERS`) the default pipeline (``poselift estimate``) runs
 on each frame; the person nearest the annotated 2D is compared with it: the 2D error over the
 13 joints BlazePose detects (pixels), and PA-MPJPE (mm, Procrustes with scale, no mirroring)
-over the 17 joints and over the 12 limb joints. BlazePose's own 3D keypoints (the landmark
+over the 17 joints and over the 12 limb joints; and the error in the camera's view (MPJPE over
+17 joints, the pelvises moved together, no turn or scale), lifted without and with the frame's
+calibrated camera (its focal length and principal point; ``Estimator.estimate(camera=...)``
+turns each pose from the frame of the ray to the person into the camera's). BlazePose's own 3D keypoints (the landmark
 network's ``Identity_4``, MediaPipe's world landmarks: the 3D a MediaPipe user gets) are
 compared on the 12 limb joints, the joints both skeletons share. Four frames show a
 direction, not a measurement. Prints a table and writes
@@ -22,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from poselift.camera_space import Camera
+from poselift.datasets import h36m
 from poselift.datasets.paths import data_root
 from poselift.detectors.blazepose_joints import BLAZEPOSE_INDEX, H36M_INDEX
 from poselift.estimator import Estimator
-from poselift.evaluation.metrics import pa_mpjpe
+from poselift.evaluation.metrics import mpjpe, pa_mpjpe
 from poselift.images import read_image
 from poselift.lifting.choice import LIFTERS
 from poselift.nn.lifter_network import INPUT_INDEX
@@ -42,21 +47,32 @@ def annotated_frames(root: Path) -> list[tuple[Path, np.ndarray, np.ndarray]]:
     return [(root / str(name), archive["part"][i, :, :2], truth_3d[i]) for i, name in enumerate(archive["imgname"])]
 
 
+def frame_camera(path: Path, cameras: dict) -> Camera:
+    """The calibrated camera of an annotated frame named ``S1_Directions_1.54138969_000001.jpg``."""
+    subject, camera_id = path.name.split("_")[0], path.name.split(".")[-2].split("_")[0]
+    (found,) = [camera for camera in cameras[subject] if camera.name == camera_id]
+    return Camera(found.focal_px, tuple(found.principal), f"{subject} {camera_id}")
+
+
 def main() -> None:
     frames = annotated_frames(data_root() / "h36m" / "annotated_frames")
+    cameras = h36m.load_cameras()
     rows = []
     world_errors = []
     for kind in LIFTERS:
         estimator = Estimator(lifter=kind)
         for path, truth_2d, truth_3d in frames:
             image = read_image(path)
-            person = min(estimator.estimate(image), key=lambda p: np.median(np.linalg.norm(p.joints_2d - truth_2d,
-                                                                                             axis=1)))
+            people = estimator.estimate(image), estimator.estimate(image, camera=frame_camera(path, cameras))
+            nearest = np.argmin([np.median(np.linalg.norm(p.joints_2d - truth_2d, axis=1)) for p in people[0]])
+            person, seen = people[0][nearest], people[1][nearest]
             detected = np.array([s == "detected" for s in person.source])
             rows.append({"lifter": kind, "frame": path.name,
                          "error_2d_px": float(np.linalg.norm(person.joints_2d - truth_2d, axis=1)[detected].mean()),
                          "pa_mpjpe_17_mm": float(pa_mpjpe(person.pose_3d, truth_3d)),
-                         "pa_mpjpe_12_limbs_mm": float(pa_mpjpe(person.pose_3d[LIMBS], truth_3d[LIMBS]))})
+                         "pa_mpjpe_12_limbs_mm": float(pa_mpjpe(person.pose_3d[LIMBS], truth_3d[LIMBS])),
+                         "view_mpjpe_mm": float(mpjpe(person.pose_3d, truth_3d)),
+                         "view_mpjpe_with_camera_mm": float(mpjpe(seen.pose_3d, truth_3d))})
             if kind == LIFTERS[0]:  # BlazePose's own 3D does not depend on the lifter
                 found = min(estimator.blazepose.find_people(image),
                             key=lambda f: np.median(np.linalg.norm(f.keypoints[BLAZEPOSE_INDEX] - truth_2d[H36M_INDEX],
@@ -64,17 +80,20 @@ def main() -> None:
                 world = np.full((len(H36M17), 3), np.nan)
                 world[H36M_INDEX] = found.world[BLAZEPOSE_INDEX] * 1000.0 * np.array([1.0, -1.0, -1.0])
                 world_errors.append(float(pa_mpjpe(world[LIMBS], truth_3d[LIMBS])))
-    print(f"{'lifter':<12}{'2D px':>8}{'PA-MPJPE 17':>13}{'PA-MPJPE 12 limbs':>19}   per frame (12 limbs)")
+    print(f"{'lifter':<12}{'2D px':>8}{'PA-MPJPE 17':>13}{'PA-MPJPE 12 limbs':>19}{'view MPJPE':>12}{'with camera':>13}"
+          "   per frame (12 limbs)")
     summary = {}
     for kind in LIFTERS:
         mine = [row for row in rows if row["lifter"] == kind]
         summary[kind] = {key: float(np.mean([row[key] for row in mine]))
-                         for key in ("error_2d_px", "pa_mpjpe_17_mm", "pa_mpjpe_12_limbs_mm")}
+                         for key in ("error_2d_px", "pa_mpjpe_17_mm", "pa_mpjpe_12_limbs_mm", "view_mpjpe_mm",
+                                     "view_mpjpe_with_camera_mm")}
         print(f"{kind:<12}{summary[kind]['error_2d_px']:>8.1f}{summary[kind]['pa_mpjpe_17_mm']:>13.1f}"
-              f"{summary[kind]['pa_mpjpe_12_limbs_mm']:>19.1f}   "
+              f"{summary[kind]['pa_mpjpe_12_limbs_mm']:>19.1f}{summary[kind]['view_mpjpe_mm']:>12.1f}"
+              f"{summary[kind]['view_mpjpe_with_camera_mm']:>13.1f}   "
               + " ".join(f"{row['pa_mpjpe_12_limbs_mm']:.1f}" for row in mine))
     summary["blazepose_world"] = {"pa_mpjpe_12_limbs_mm": float(np.mean(world_errors))}
-    print(f"{'BlazePose 3D':<12}{'':>8}{'':>13}{np.mean(world_errors):>19.1f}   "
+    print(f"{'BlazePose 3D':<12}{'':>8}{'':>13}{np.mean(world_errors):>19.1f}{'':>25}   "
           + " ".join(f"{e:.1f}" for e in world_errors))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "annotated_frames.json").write_text(json.dumps({

@@ -41,6 +41,7 @@ RUNS = {
     "proportions_wider": {"bone_scale": 0.25},  # run L: further still
     "dropout": {"dropout": 0.25},  # run M: G's, with more dropout
     "ray_seed1": {"seed": 1},  # G's with another seed: how far one 4,000-step run is from the next
+    "ankles": {"ankle_lift": (0.0, 0.2)},  # run P: G's, ankles placed up to 20% up the shank, as SH places them
 }
 """Named settings (fields of :class:`~poselift.training.lifter.LifterSettings`); the rest are the defaults."""
 

@@ -149,6 +149,25 @@ def test_hips_and_shoulders_are_placed_as_wide_as_drawn_about_their_middle(views
         LifterSettings(hip_width=(0.0, 1.0)).check()
 
 
+def test_ankles_are_placed_up_the_shank_as_far_as_drawn(views):
+    from poselift.nn.lifter_network import INPUT_JOINTS
+
+    points = torch.as_tensor(views[0][:, :12], dtype=torch.float32)
+    quiet = dict(noise=0.0, outlier_rate=0.0, swap_rate=0.0, missing_rate=0.0, hip_width=(1.0, 1.0),
+                 shoulder_width=(1.0, 1.0))
+    placed, _ = corrupt(points, LifterSettings(ankle_lift=(0.25, 0.25), **quiet), torch.Generator().manual_seed(0))
+    for side in ("left", "right"):
+        ankle, knee = INPUT_JOINTS.index(f"{side}_ankle"), INPUT_JOINTS.index(f"{side}_knee")
+        torch.testing.assert_close(placed[:, ankle], points[:, ankle] + 0.25 * (points[:, knee] - points[:, ankle]),
+                                   rtol=1e-5, atol=1e-3)
+    others = [i for i, name in enumerate(INPUT_JOINTS) if "ankle" not in name]
+    torch.testing.assert_close(placed[:, others], points[:, others])
+    unmoved, _ = corrupt(points, LifterSettings(**quiet), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(unmoved, points)
+    with pytest.raises(ValueError, match="ankle_lift"):
+        LifterSettings(ankle_lift=(0.3, 0.1)).check()
+
+
 def test_other_proportions_scale_each_bone_alike_on_both_sides_and_keep_its_direction(s1_poses):
     from poselift.training.lifter import reproportion
 
@@ -174,17 +193,21 @@ def test_other_proportions_scale_each_bone_alike_on_both_sides_and_keep_its_dire
         LifterSettings(bone_scale=1.0).check()
 
 
-def test_settings_stored_before_other_proportions_existed_read_as_none():
+def test_settings_stored_before_proportions_and_ankles_existed_read_as_the_mocaps():
     from dataclasses import asdict
 
-    stored = {name: value for name, value in asdict(LifterSettings()).items() if name != "bone_scale"}
-    assert LifterSettings.from_dict(stored).bone_scale == 0.0
+    stored = {name: value for name, value in asdict(LifterSettings()).items() if name not in ("bone_scale",
+                                                                                              "ankle_lift")}
+    assert LifterSettings.from_dict(stored).bone_scale == 0.0 and LifterSettings.from_dict(stored).ankle_lift == (0, 0)
     assert LifterSettings.from_dict(asdict(LifterSettings(bone_scale=0.2))).bone_scale == 0.2
 
 
-def test_a_bone_scale_out_of_range_is_refused_before_any_work(tmp_path, capsys):
-    assert main(["train-lifter", "--out", str(tmp_path / "run"), "--bone-scale", "-0.1", "--quiet"]) == 1
-    assert "poselift: bone_scale must lie in [0, 1), got -0.1" in capsys.readouterr().err
+@pytest.mark.parametrize("option, message", [(["--bone-scale", "-0.1"], "bone_scale must lie in [0, 1), got -0.1"),
+                                             (["--ankle-lift", "0.3", "0.1"],
+                                              "ankle_lift must be a range of fractions in [0, 1), got (0.3, 0.1)")])
+def test_proportions_or_ankles_out_of_range_are_refused_before_any_work(tmp_path, capsys, option, message):
+    assert main(["train-lifter", "--out", str(tmp_path / "run"), *option, "--quiet"]) == 1
+    assert f"poselift: {message}" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 

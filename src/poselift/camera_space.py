@@ -16,6 +16,11 @@ axis), the frame Human3.6M's camera coordinates and most tools use; origin at th
 The focal length comes from ``--focal-px``, from a field of view (:func:`focal_from_fov`), or
 from a photo's EXIF ``FocalLengthIn35mmFilm`` (:func:`focal_from_35mm`); the principal point
 is the photo's centre unless given.
+
+A pose lifted under weak perspective (the photo pipeline's lifts) is the body as seen along the
+ray from the camera to the person, as if that person stood on the optical axis; a person off
+the axis is seen from the side by as much. :func:`ray_turn` gives the turn from that frame into
+the camera's, which the camera's focal length and principal point fix.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ import numpy as np
 from .files import rounded
 from .geometry import VIEW_FROM_OPENCV
 
-__all__ = ["Camera", "PhotoCameras", "focal_from_fov", "focal_from_35mm", "place_root", "view_to_camera_axes",
-           "camera_to_view_axes", "placement_fields", "FULL_FRAME_DIAGONAL_MM"]
+__all__ = ["Camera", "PhotoCameras", "focal_from_fov", "focal_from_35mm", "place_root", "ray_turn",
+           "view_to_camera_axes", "camera_to_view_axes", "placement_fields", "FULL_FRAME_DIAGONAL_MM"]
 
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
 """Diagonal of a 35 mm film frame: a 35 mm-equivalent focal length is relative to it."""
@@ -93,6 +98,33 @@ def view_to_camera_axes(points_view: np.ndarray) -> np.ndarray:
 def camera_to_view_axes(points_camera: np.ndarray) -> np.ndarray:
     """(..., 3) points in OpenCV camera axes -> the view frame (the same flip: it is its own inverse)."""
     return view_to_camera_axes(points_camera)
+
+
+def ray_turn(points_2d: np.ndarray, weights: np.ndarray | None, camera: Camera) -> np.ndarray:
+    """The turn from the frame of the ray to a person into the camera's view frame.
+
+    Args:
+        points_2d: (..., 17, 2) Human3.6M-17 joints in pixels.
+        weights: (..., 17) their weights (0: missing; None: all 1).
+        camera: focal length and principal point.
+
+    Returns:
+        (..., 3, 3) ``R``: a pose ``v`` (row vectors, view frame: x right, y up, z towards the
+        camera) lifted as seen along the ray through the mean of the weighted limb joints (the
+        learned lifter's ray, :func:`~poselift.nn.lifter_network.ray_rotation`) is ``v @ R`` as
+        the camera sees it. The identity where no limb joint is weighted.
+    """
+    import torch
+
+    from .nn.lifter_network import INPUT_INDEX, ray_rotation, visible_centre
+
+    points = np.asarray(points_2d, dtype=np.float64)[..., INPUT_INDEX.numpy(), :]
+    w = np.ones(points.shape[:-1]) if weights is None else np.asarray(weights, float)[..., INPUT_INDEX.numpy()]
+    visible = ((w > 0) & np.isfinite(points).all(-1)).astype(np.float64)
+    normalised = (np.nan_to_num(points) - np.asarray(camera.principal_px)) / camera.focal_px
+    centre = visible_centre(torch.as_tensor(normalised.reshape(-1, len(INPUT_INDEX), 2)),
+                            torch.as_tensor(visible.reshape(-1, len(INPUT_INDEX))))  # 0 where none is weighted
+    return ray_rotation(centre).numpy().reshape(*normalised.shape[:-2], 3, 3)
 
 
 def place_root(pose_view_mm: np.ndarray, points_2d: np.ndarray, weights: np.ndarray | None,

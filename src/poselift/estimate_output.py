@@ -245,8 +245,8 @@ def estimate_one(job: EstimateJob, estimator, options: OutputOptions) -> int:
     """Estimate one photo and write its outputs (see :func:`estimate_files`); returns the number
     of people. Raises whatever reading, estimating or writing raised."""
     photo = read_photo(job.path, longest=MAX_WORKING_SIDE)
-    people = estimator.estimate(photo.pixels, max_people=options.max_people, pixel_scale=photo.scale)
     camera = options.cameras.for_photo(photo.width, photo.height, photo.focal_35mm)
+    people = estimator.estimate(photo.pixels, max_people=options.max_people, pixel_scale=photo.scale, camera=camera)
     payload = document(job.path, (photo.height, photo.width), people, estimator, options.save_rounds, camera,
                        options.describe())
     _write_outputs(job.outputs, photo, people, payload, options.save_rounds, options.exports)

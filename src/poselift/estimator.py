@@ -26,12 +26,13 @@ in lifting; spine and head top come from the 3D model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .beliefs import DEFAULT_SIGMA, argmax_subpixel, fuse, render_gaussians
+from .camera_space import Camera, ray_turn
 from .detectors.blazepose import HEATMAP_SIZE, LANDMARK_SIZE, BlazePose, LandmarkOutput
 from .detectors.blazepose_joints import BLAZEPOSE_INDEX, CELL_PX, H36M_INDEX, MIDPOINTS
 from .images import read_image
@@ -184,11 +185,13 @@ class Estimator:
         self.blazepose = BlazePose(threads=threads)
 
     def estimate(self, image: np.ndarray | str | Path, max_people: int | None = None,
-                 pixel_scale: float = 1.0) -> list[Person]:
+                 pixel_scale: float = 1.0, camera: Camera | None = None) -> list[Person]:
         """Everyone in ``image`` (an (H, W, 3) uint8 RGB array or a path), most prominent first.
 
         ``pixel_scale``: pixels of the photo reported in per pixel of ``image`` (for a photo
-        decoded reduced, :func:`poselift.images.read_photo`).
+        decoded reduced, :func:`poselift.images.read_photo`). ``camera``: the photo's camera (in
+        the pixels reported), if known: the 3D poses are then as that camera sees each person
+        (see :meth:`refine`); without it, as if each person stood on the optical axis.
 
         Raises:
             poselift.images.ImageError: a path that is not a readable image.
@@ -201,7 +204,7 @@ class Estimator:
             raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {image.shape} {image.dtype}")
         working, factor = _shrink(image)
         found = self.blazepose.find_people(working, max_people, fast=self.fast)
-        return [self.refine(person, pixel_scale / factor) for person in found]
+        return [self.refine(person, pixel_scale / factor, camera) for person in found]
 
     def estimate_video(self, video, smoothing: str = "causal", fps: float | None = None, **options):
         """Everyone in a video, frame after frame: :class:`~poselift.video.pipeline.VideoFrame`
@@ -232,11 +235,14 @@ class Estimator:
                      else open_video(video))
         return estimate_video(self, video, SMOOTHINGS[smoothing], **options)
 
-    def refine(self, found: LandmarkOutput, pixel_scale: float = 1.0) -> Person:
+    def refine(self, found: LandmarkOutput, pixel_scale: float = 1.0, camera: Camera | None = None) -> Person:
         """The 2D and 3D pose of one BlazePose result (sections 5.2-5.5).
 
         ``pixel_scale`` maps the pixels ``found`` was computed in to the pixels reported
-        (the inverse of the shrink applied to a large photo).
+        (the inverse of the shrink applied to a large photo). The lifts are weak-perspective,
+        so the final 3D pose (and its hypotheses) is the body as seen along the ray to the
+        person; with ``camera`` (in the pixels reported) it is turned into that camera's view
+        frame (:func:`~poselift.camera_space.ray_turn`).
         """
         crop_from_image = found.crop.crop_from_image(LANDMARK_SIZE)
 
@@ -265,11 +271,19 @@ class Estimator:
             if round_ < self.rounds:
                 projected = render_gaussians(to_cells(lifted.projected_2d[H36M_INDEX]), HEATMAP_SIZE, self.sigma)
                 beliefs = fuse(beliefs, projected, self.fusion_weight)
+        if camera is not None:
+            lifted = _turned(lifted, ray_turn(points, weights, camera))
         confidence, source = _confidence(weights)
         detector = DetectorView(patch=found.patch, crop_corners=found.crop.corners * pixel_scale,
                                 keypoints_2d=found.keypoints * pixel_scale, visibility=found.visibility)
         return Person(joints_2d=rounds[-1].joints_2d, confidence=confidence, source=source, lifted=lifted,
                       score=float(found.score), rounds=tuple(rounds), detector=detector)
+
+
+def _turned(lifted: Lifted | LearnedLift, turn: np.ndarray) -> Lifted | LearnedLift:
+    """``lifted`` with its 3D pose and hypotheses ``v`` turned to ``v @ turn`` (its 2D as it was)."""
+    hypotheses = lifted.hypotheses and lifted.hypotheses.turned(turn.T, np.eye(2), np.zeros(2))
+    return replace(lifted, pose_3d=lifted.pose_3d @ turn, hypotheses=hypotheses)
 
 
 def _learned_path(learned_stages: str | Path | bool | None) -> str | None:

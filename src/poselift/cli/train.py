@@ -134,6 +134,9 @@ def _add_lifter_parser(commands) -> None:
     lifter.add_argument("--bone-scale", type=finite_float, metavar="SD",
                         help="standard deviation of the log of each bone's random length factor, so that the "
                              "network meets bodies built otherwise than the mocap's (default 0: none)")
+    lifter.add_argument("--ankle-lift", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="how far up the shank 2D detectors place the ankles, a fraction of its length drawn "
+                             "per pose (default 0 0: mocap's ankles)")
     lifter.add_argument("--answer-frame", metavar="ray|camera",  # checked with the settings
                         help="answer in the frame of the ray from the camera to the person, turned into the "
                              "camera's where the camera is known, or in the camera's frame (default ray; "
@@ -156,7 +159,7 @@ def _train_lifter(args: argparse.Namespace) -> int:
              "elevation_deg": args.elevation_deg and tuple(args.elevation_deg),
              "distance_mm": args.distance_mm and tuple(args.distance_mm), "roll_deg": args.roll_deg,
              "off_axis_deg": args.off_axis_deg and tuple(args.off_axis_deg), "answer_frame": args.answer_frame,
-             "bone_scale": args.bone_scale}
+             "bone_scale": args.bone_scale, "ankle_lift": args.ankle_lift and tuple(args.ankle_lift)}
     settings = LifterSettings(**{name: value for name, value in given.items() if value is not None})
     settings.final_learning_rate = min(settings.final_learning_rate, settings.learning_rate)
     settings.check()

@@ -23,15 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..nn.lifter_network import (
-    INPUT_INDEX,
-    INPUT_MIRROR,
-    SHIPPED_LIFTER_PATH,
-    load_lifter_network,
-    normalise,
-    ray_rotation,
-    visible_centre,
-)
+from ..camera_space import Camera, ray_turn
+from ..nn.lifter_network import INPUT_INDEX, INPUT_MIRROR, SHIPPED_LIFTER_PATH, load_lifter_network, normalise
 from ..skeleton import H36M17
 from .lifter import checked_poses, pose_problems
 
@@ -132,8 +125,7 @@ class LearnedLifter:
         finally:
             torch.set_num_threads(previous)
         if camera is not None and self.answer_frame == "ray":
-            centre = visible_centre(torch.as_tensor(inputs), torch.as_tensor(visible)).numpy()
-            poses = poses @ ray_rotation(torch.as_tensor((centre - principal) / focal)).numpy()
+            poses = poses @ ray_turn(points, w, Camera(focal, tuple(principal), "given"))
         poses = poses * 1000.0
         seen = np.where(w[..., None] > 0, points, 0.0)  # unweighted joints may hold NaN
         scale, translation, projected = _weak_perspective_fit(poses, seen, w)

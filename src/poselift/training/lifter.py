@@ -45,6 +45,8 @@ __all__ = ["LifterSettings", "Pairs", "reproportion", "film", "corrupt", "paired
 _MIRROR = torch.as_tensor(H36M17.mirror_index)
 _HIPS = [INPUT_JOINTS.index("left_hip"), INPUT_JOINTS.index("right_hip")]
 _SHOULDERS = [INPUT_JOINTS.index("left_shoulder"), INPUT_JOINTS.index("right_shoulder")]
+_ANKLES = [INPUT_JOINTS.index("left_ankle"), INPUT_JOINTS.index("right_ankle")]
+_KNEES = [INPUT_JOINTS.index("left_knee"), INPUT_JOINTS.index("right_knee")]
 _BONE_FACTOR_INDEX = torch.as_tensor(np.minimum(np.arange(len(H36M17)), H36M17.mirror_index))
 """(17,) for each joint's bone (the one to its parent), whose length factor it takes: a bone and
 its mirror partner both take the one drawn for the lower joint index of the two."""
@@ -72,6 +74,8 @@ class LifterSettings:
         hip_width, shoulder_width: (low, high) width of the hips and of the shoulders as a 2D
             detector places them, as a fraction of the mocap joints' width (each pose draws
             its own): detectors label hips and shoulders elsewhere than mocap's joint centres.
+        ankle_lift: (low, high) how far up the shank a 2D detector places the ankles, as a
+            fraction of the shank's length (each pose draws its own; 0: mocap's ankle).
         noise: largest 2D noise, as a fraction of the pose's RMS spread (each pose draws its own).
         outlier_rate, outlier_size: per-joint chance of a gross error and its size (fraction of spread).
         swap_rate: per-limb chance that a left joint and its right partner swap places.
@@ -98,6 +102,7 @@ class LifterSettings:
     off_axis_deg: tuple[float, float] = (10.0, 8.0)
     hip_width: tuple[float, float] = (0.6, 1.1)
     shoulder_width: tuple[float, float] = (0.9, 1.25)
+    ankle_lift: tuple[float, float] = (0.0, 0.0)
     noise: float = 0.1
     outlier_rate: float = 0.03
     outlier_size: float = 0.25
@@ -127,12 +132,14 @@ class LifterSettings:
         if not all(0 < low <= high for low, high in (self.hip_width, self.shoulder_width)):
             raise ValueError(f"widths must be ranges of positive fractions, got {self.hip_width}, "
                              f"{self.shoulder_width}")
+        if not 0 <= self.ankle_lift[0] <= self.ankle_lift[1] < 1:
+            raise ValueError(f"ankle_lift must be a range of fractions in [0, 1), got {self.ankle_lift}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "LifterSettings":
         """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists); a field
-        missing from an older file takes its default (``bone_scale`` 0: the mocap's proportions,
-        as those runs trained)."""
+        missing from an older file takes its default (``bone_scale`` 0 and ``ankle_lift`` (0, 0):
+        the mocap's proportions and ankles, as those runs trained)."""
         names = {f.name for f in fields(cls)}
         unknown = set(values) - names
         if unknown:
@@ -200,9 +207,9 @@ def film(poses_world: torch.Tensor, settings: LifterSettings, generator: torch.G
 
 def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """Detector-like errors on (B, 12, 2) points of :data:`INPUT_JOINTS` (hips and shoulders
-    placed wider or narrower, noise, outliers, swaps, missing joints); returns the points and
-    (B, 12) visibility (0/1), at least :data:`~poselift.lifting.learned.MIN_VISIBLE_INPUTS` visible
-    per pose."""
+    placed wider or narrower, ankles up the shank, noise, outliers, swaps, missing joints);
+    returns the points and (B, 12) visibility (0/1), at least
+    :data:`~poselift.lifting.learned.MIN_VISIBLE_INPUTS` visible per pose."""
     b, j, _ = points.shape
     device = points.device
 
@@ -217,6 +224,9 @@ def corrupt(points: torch.Tensor, settings: LifterSettings, generator: torch.Gen
         middle = points[:, pair].mean(dim=1, keepdim=True)
         width = low + (high - low) * rand(b, 1, 1)
         points[:, pair] = middle + width * (points[:, pair] - middle)
+    low, high = settings.ankle_lift
+    if high > 0:  # (no draw otherwise: runs from before the setting stay as they were)
+        points[:, _ANKLES] += (low + (high - low) * rand(b, 1, 1)) * (points[:, _KNEES] - points[:, _ANKLES])
     spread = (points - points.mean(dim=1, keepdim=True)).square().sum(-1).mean(-1).sqrt()[:, None, None]
     points = points + randn(b, j, 2) * spread * settings.noise * rand(b, 1, 1)
     outliers = (rand(b, j, 1) < settings.outlier_rate).float()
