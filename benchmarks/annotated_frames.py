@@ -8,10 +8,10 @@ on each frame; the person nearest the annotated 2D is compared with it: the 2D e
 over the 17 joints and over the 12 limb joints; and the error in the camera's view (MPJPE over
 17 joints, the pelvises moved together, no turn or scale), lifted without and with the frame's
 calibrated camera (its focal length and principal point; ``Estimator.estimate(camera=...)``
-turns each pose from the frame of the ray to the person into the camera's). BlazePose's own 3D keypoints (the landmark
-network's ``Identity_4``, MediaPipe's world landmarks: the 3D a MediaPipe user gets) are
-compared on the 12 limb joints, the joints both skeletons share. Four frames show a
-direction, not a measurement. Prints a table and writes
+turns each pose from the frame of the ray to the person into the camera's). BlazePose's own
+3D keypoints (the landmark network's ``Identity_4``, MediaPipe's world landmarks: the 3D a
+MediaPipe user gets) are compared on the 12 limb joints, the joints both skeletons share.
+Four frames show a direction, not a measurement. Prints a table and writes
 ``benchmarks/results/annotated_frames.json``.
 
     python benchmarks/annotated_frames.py

@@ -29,13 +29,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 GUIDE_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str, json_name: str) -> argparse.Namespace:
+    """The options of this script and of ``guide_weight_residual.py``: the weights, the prior,
+    the frame step and the results file."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--weights", help="a lifter.pt (default: the shipped one)")
     parser.add_argument("--prior", help="a prior .npz (default: the shipped one)")
     parser.add_argument("--step", type=int, default=50, help="every n-th frame")
-    parser.add_argument("--json", default="guide_weight_sweep.json", help="file name in benchmarks/results")
-    args = parser.parse_args()
+    parser.add_argument("--json", default=json_name, help="file name in benchmarks/results")
+    return parser.parse_args()
+
+
+def write_results(args: argparse.Namespace, learned: LearnedLifter, prior: PosePrior, rows: list[dict]) -> None:
+    """``rows`` into ``benchmarks/results/<--json>``, with what they were measured on."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / args.json).write_text(json.dumps({
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
+        "subjects": ["S8"], "protocol": "#1", "frame_step": args.step, "weights": str(learned.path),
+        "prior": prior.describe(), "rows": rows}, indent=1))
+
+
+def main() -> None:
+    args = arguments(__doc__, "guide_weight_sweep.json")
     prior = PosePrior.load(args.prior) if args.prior else PosePrior.default()
     learned = LearnedLifter(args.weights)
     runs = [("prior", None), ("learned", None)] + [("combined", w) for w in GUIDE_WEIGHTS]
@@ -51,11 +66,7 @@ def main() -> None:
                          "frames": sum(result["frames"].values())})
             print(f"{source:<7}{lifter:<10}{'' if weight is None else weight:>13}{average['mpjpe']:>8.1f}"
                   f"{average['pa_mpjpe']:>10.1f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / args.json).write_text(json.dumps({
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
-        "subjects": ["S8"], "protocol": "#1", "frame_step": args.step, "weights": str(learned.path),
-        "prior": prior.describe(), "rows": rows}, indent=1))
+    write_results(args, learned, prior, rows)
 
 
 if __name__ == "__main__":

@@ -109,14 +109,17 @@ def test_a_rerun_skips_complete_outputs_and_redoes_the_rest(photos, tmp_path, ca
     before = outputs_of(out)
     (out / "im0002.png").unlink()  # an output lost
     (out / "im0003.json").write_text('{"format": "poselift.estimate", "ver')  # a JSON cut short
+    older = json.loads((out / "im0004.json").read_text())
+    (out / "im0004.json").write_text(json.dumps({**older, "version": 2}))  # an older format: its 3D is redone
     capsys.readouterr()
     assert main(["estimate", str(photos), "--out", str(out), "--summary", str(tmp_path / "s.jsonl"), "--quiet"]) == 1
     printed = capsys.readouterr().out
-    assert "skipping 4 photo(s) whose outputs are complete" in printed
-    assert "7 input(s): 2 ok, 0 nobody, 1 failed, 4 skipped" in printed
+    assert "skipping 3 photo(s) whose outputs are complete" in printed
+    assert "7 input(s): 3 ok, 0 nobody, 1 failed, 3 skipped" in printed
     assert outputs_of(out) == before
     statuses = {Path(row["path"]).name: row["status"] for row in read_rows(tmp_path / "s.jsonl")}
-    assert statuses["im0002.jpg"] == statuses["im0003.jpg"] == "ok" and statuses["im0001.jpg"] == "skipped"
+    assert statuses["im0002.jpg"] == statuses["im0003.jpg"] == statuses["im0004.jpg"] == "ok"
+    assert statuses["im0001.jpg"] == "skipped"
     main(["estimate", str(photos), "--out", str(out), "--rounds", "0", "--quiet"])  # other settings: all redone
     assert "7 input(s): 6 ok, 0 nobody, 1 failed, 0 skipped" in capsys.readouterr().out
     main(["estimate", str(photos), "--out", str(out), "--rounds", "0", "--overwrite", "--quiet"])

@@ -131,8 +131,8 @@ def test_a_pose_lifted_off_the_axis_is_turned_into_the_cameras_view(data_dir, li
     the side of a 70-degree lens, lifted under weak perspective as the photo pipeline lifts:
     as lifted, each is seen along the ray to it, turned by those 30 degrees against the
     camera's view; ``ray_turn`` turns it back (measured, root-relative error in the camera's
-    view frame: learned 128.0 -> 74.5 mm, prior 119.4 -> 71.5; on the optical axis 63.3 ->
-    60.7 and 69.5 -> 69.6)."""
+    view frame: learned 126.3 -> 72.8 mm, prior 119.4 -> 71.5; on the optical axis 62.9 ->
+    60.5 and 69.5 -> 69.6)."""
     from poselift.camera_space import ray_turn
     from poselift.datasets import h36m
     from poselift.evaluation.metrics import mpjpe
@@ -156,7 +156,4 @@ def test_a_pose_lifted_off_the_axis_is_turned_into_the_cameras_view(data_dir, li
         errors[angle] = mpjpe(lifted, poses).mean(), mpjpe(turned, poses).mean()
     assert errors[30.0][1] < 0.7 * errors[30.0][0], errors
     assert errors[0.0][1] < errors[0.0][0] + 1.0, errors  # on the axis the turn is small
-    if lifter_name == "learned":  # the learned lifter told the camera turns its answer the same way
-        told = lifter.lift(points, np.ones(points.shape[:-1]), camera=(camera.focal_px, camera.principal_px))
-        np.testing.assert_allclose(told.pose_3d, turned, atol=1e-6)
     np.testing.assert_allclose(ray_turn(np.full((17, 2), [500.0, 400.0]), None, camera), np.eye(3), atol=1e-12)

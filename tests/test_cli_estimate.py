@@ -18,7 +18,7 @@ def test_estimate_writes_a_versioned_json_and_a_png(estimator, photos, tmp_path,
     out = tmp_path / "out"
     assert main(["estimate", str(photos / "astronaut.png"), "--out", str(out), "--quiet"]) == 0
     doc = json.loads((out / "astronaut.json").read_text())
-    assert doc["format"] == "poselift.estimate" and doc["version"] == 2
+    assert doc["format"] == "poselift.estimate" and doc["version"] == 3
     assert doc["joint_names"] == list(H36M17.joints)
     assert doc["image"]["width"] == 512 and doc["image"]["height"] == 512
     (person,) = doc["people"]

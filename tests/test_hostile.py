@@ -155,7 +155,7 @@ class _FailsOnTallPhotos:
         self.prior = PosePrior.default()
         self.lifter = Lifter(self.prior, angles=4)
 
-    def estimate(self, image, max_people=None, pixel_scale=1.0):
+    def estimate(self, image, max_people=None, pixel_scale=1.0, camera=None):
         if image.shape[0] == 77:
             raise struct.error("unpack requires a buffer of 4 bytes")
         return []

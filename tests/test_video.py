@@ -218,8 +218,10 @@ def test_estimate_on_a_video_writes_a_line_per_frame_a_rendered_mp4_and_a_bvh_of
         assert cosine.min() > 0.999
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
     assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--bvh", "--quiet",
-                 "--smoothing", "causal"]) == 0
-    assert "skipping" in capsys.readouterr().out  # complete for the same settings: not redone
+                 "--smoothing", "causal", "--fov", "60"]) == 0
+    printed = capsys.readouterr()
+    assert "skipping" in printed.out  # complete for the same settings (a camera changes nothing): not redone
+    assert "poselift: --focal-px and --fov apply to photos; videos are lifted without a camera" in printed.err
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 The JSON document (``poselift.estimate``, version :data:`SCHEMA_VERSION`; every field is
 described in ``docs/output-format.md``)::
 
-    {"format": "poselift.estimate", "version": 2,
+    {"format": "poselift.estimate", "version": 3,
      "image": {"path": str, "width": px, "height": px},
      "joint_names": [17 H36M names], "bones": [[child, parent], ...],
      "blazepose_joint_names": [33 names],
@@ -44,7 +44,9 @@ from .skeleton import BLAZEPOSE33, H36M17
 
 __all__ = ["SCHEMA_VERSION", "EXPORTS", "EstimateReport", "Outputs", "estimate_files", "document", "output_names"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""Version 3: with a camera, ``joints_3d_mm`` and the hypotheses are as that camera sees each
+person (version 2: as seen along the ray to the person)."""
 
 EXPORTS = ("bvh", "csv", "html")
 """Files ``estimate`` writes on request beside each photo's JSON and PNG."""
@@ -269,7 +271,7 @@ def finished_people(job: EstimateJob, settings: dict, options: OutputOptions) ->
     """The number of people in ``job``'s outputs if an earlier run left them complete and valid
     for these ``settings`` (the JSON's) and ``options``: the JSON parses as this photo's
     estimate with the same settings and output options, and every other output asked for is
-    there. None: the photo is to be done."""
+    there, written by this version of the format. None: the photo is to be done."""
     from .export.result import result_from_document
 
     try:
@@ -277,8 +279,8 @@ def finished_people(job: EstimateJob, settings: dict, options: OutputOptions) ->
         result = result_from_document(payload, str(job.outputs.json))
     except (OSError, ValueError):
         return None
-    if (result.image_path != str(job.path) or payload.get("settings") != settings
-            or payload.get("run") != options.describe()):
+    if (result.image_path != str(job.path) or payload.get("version") != SCHEMA_VERSION
+            or payload.get("settings") != settings or payload.get("run") != options.describe()):
         return None
     people = result.people_count
     needed = [job.outputs.png]

@@ -281,7 +281,8 @@ class Estimator:
 
 
 def _turned(lifted: Lifted | LearnedLift, turn: np.ndarray) -> Lifted | LearnedLift:
-    """``lifted`` with its 3D pose and hypotheses ``v`` turned to ``v @ turn`` (its 2D as it was)."""
+    """``lifted`` with its 3D pose and hypotheses ``v`` turned to ``v @ turn``; the rest is the
+    lift's as it was (its angle, scale and 2D projection: the weak-perspective fit, in the ray's frame)."""
     hypotheses = lifted.hypotheses and lifted.hypotheses.turned(turn.T, np.eye(2), np.zeros(2))
     return replace(lifted, pose_3d=lifted.pose_3d @ turn, hypotheses=hypotheses)
 

@@ -48,7 +48,8 @@ def add_parser(commands) -> None:
                         help="the camera's focal length in pixels (default: the photo's EXIF, if it says)")
     camera.add_argument("--fov", type=finite_float, metavar="DEGREES", help="the camera's horizontal field of view")
     estimate.add_argument("--no-exif", action="store_true",
-                          help="do not read the focal length from the photos' EXIF (people stay root-relative)")
+                          help="do not read the focal length from the photos' EXIF (without --focal-px or --fov, "
+                               "people stay root-relative and are seen along the ray to each)")
     estimate.add_argument("--bvh", action="store_true",
                           help="also write each person's pose as a BVH file (a video: each track's motion)")
     estimate.add_argument("--csv", action="store_true", help="also write a CSV table: one row per person and joint")
@@ -134,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     if videos and (args.csv or args.html or args.save_rounds):
         print("poselift: --csv, --html and --save-rounds apply to photos; videos get their JSON lines "
               "(and --render, --bvh)", file=sys.stderr)
+    if videos and (args.focal_px is not None or args.fov is not None):
+        print("poselift: --focal-px and --fov apply to photos; videos are lifted without a camera",
+              file=sys.stderr)
     out_dir = output_folder(args.out)
     report = EstimateReport()
     try:

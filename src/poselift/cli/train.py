@@ -136,7 +136,7 @@ def _add_lifter_parser(commands) -> None:
                              "network meets bodies built otherwise than the mocap's (default 0: none)")
     lifter.add_argument("--ankle-lift", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
                         help="how far up the shank 2D detectors place the ankles, a fraction of its length drawn "
-                             "per pose (default 0 0: mocap's ankles)")
+                             "per pose (default 0 0.2; 0 0: mocap's ankles)")
     lifter.add_argument("--answer-frame", metavar="ray|camera",  # checked with the settings
                         help="answer in the frame of the ray from the camera to the person, turned into the "
                              "camera's where the camera is known, or in the camera's frame (default ray; "

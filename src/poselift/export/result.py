@@ -20,7 +20,7 @@ from ..skeleton import H36M17
 
 __all__ = ["PersonPose", "Frame", "Result", "read_result", "result_from_document", "READABLE"]
 
-READABLE = {"poselift.estimate": (2,), "poselift.lift": (2,)}
+READABLE = {"poselift.estimate": (2, 3), "poselift.lift": (2,)}
 """Formats and versions this module reads."""
 
 

@@ -54,7 +54,7 @@ class Calibration:
     covariance_scale: float
 
 
-CALIBRATIONS = {"prior": Calibration(0.1220, 0.1522), "guided": Calibration(0.3824, 0.1994)}
+CALIBRATIONS = {"prior": Calibration(0.1220, 0.1522), "guided": Calibration(0.3826, 0.2017)}
 """The :class:`Calibration` of the prior's search alone and of the search with a guide pose
 (the combined lifter), fitted on S8's Stacked-Hourglass detections, every 25th frame of
 protocol #1, 10,400 poses, through a prior fitted like the shipped one but without S8, so

@@ -76,6 +76,8 @@ class LifterSettings:
             its own): detectors label hips and shoulders elsewhere than mocap's joint centres.
         ankle_lift: (low, high) how far up the shank a 2D detector places the ankles, as a
             fraction of the shank's length (each pose draws its own; 0: mocap's ankle).
+            The Stacked-Hourglass ankles lie 8 to 14% up the shank on Human3.6M's S7 and S8
+            (docs/learned-lifter.md).
         noise: largest 2D noise, as a fraction of the pose's RMS spread (each pose draws its own).
         outlier_rate, outlier_size: per-joint chance of a gross error and its size (fraction of spread).
         swap_rate: per-limb chance that a left joint and its right partner swap places.
@@ -102,7 +104,7 @@ class LifterSettings:
     off_axis_deg: tuple[float, float] = (10.0, 8.0)
     hip_width: tuple[float, float] = (0.6, 1.1)
     shoulder_width: tuple[float, float] = (0.9, 1.25)
-    ankle_lift: tuple[float, float] = (0.0, 0.0)
+    ankle_lift: tuple[float, float] = (0.0, 0.2)
     noise: float = 0.1
     outlier_rate: float = 0.03
     outlier_size: float = 0.25
@@ -138,13 +140,18 @@ class LifterSettings:
     @classmethod
     def from_dict(cls, values: dict) -> "LifterSettings":
         """Settings stored by :func:`dataclasses.asdict` (tuples come back as lists); a field
-        missing from an older file takes its default (``bone_scale`` 0 and ``ankle_lift`` (0, 0):
-        the mocap's proportions and ankles, as those runs trained)."""
+        missing from an older file takes the value those runs trained with
+        (:data:`_BEFORE_THE_FIELD`), else its default."""
         names = {f.name for f in fields(cls)}
         unknown = set(values) - names
         if unknown:
             raise ValueError(f"unknown learned-lifter settings {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        return cls(**{**_BEFORE_THE_FIELD, **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}})
+
+
+_BEFORE_THE_FIELD = {"bone_scale": 0.0, "ankle_lift": (0.0, 0.0)}
+"""The settings added after runs were stored, with the value those runs trained with: the
+mocap's proportions and ankles."""
 
 
 def reproportion(poses: torch.Tensor, bone_scale: float, generator: torch.Generator) -> torch.Tensor:
