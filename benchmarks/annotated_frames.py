@@ -7,8 +7,9 @@ on each frame; the person nearest the annotated 2D is compared with it: the 2D e
 13 joints BlazePose detects (pixels), and PA-MPJPE (mm, Procrustes with scale, no mirroring)
 over the 17 joints and over the 12 limb joints; and the error in the camera's view (MPJPE over
 17 joints, the pelvises moved together, no turn or scale), lifted without and with the frame's
-calibrated camera (its focal length and principal point; ``Estimator.estimate(camera=...)``
-turns each pose from the frame of the ray to the person into the camera's). BlazePose's own
+calibrated camera (its focal length and principal point: the turn from the frame of the ray to
+the person into the camera's, :func:`poselift.camera_space.ray_turn`, which
+``Estimator.estimate(camera=...)`` applies; ``tests/test_estimator.py`` checks the two agree). BlazePose's own
 3D keypoints (the landmark network's ``Identity_4``, MediaPipe's world landmarks: the 3D a
 MediaPipe user gets) are compared on the 12 limb joints, the joints both skeletons share.
 Four frames show a direction, not a measurement. Prints a table and writes
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poselift.camera_space import Camera
+from poselift.camera_space import Camera, ray_turn
 from poselift.datasets import h36m
 from poselift.datasets.paths import data_root
 from poselift.detectors.blazepose_joints import BLAZEPOSE_INDEX, H36M_INDEX
@@ -63,16 +64,16 @@ def main() -> None:
         estimator = Estimator(lifter=kind)
         for path, truth_2d, truth_3d in frames:
             image = read_image(path)
-            people = estimator.estimate(image), estimator.estimate(image, camera=frame_camera(path, cameras))
-            nearest = np.argmin([np.median(np.linalg.norm(p.joints_2d - truth_2d, axis=1)) for p in people[0]])
-            person, seen = people[0][nearest], people[1][nearest]
+            person = min(estimator.estimate(image), key=lambda p: np.median(np.linalg.norm(p.joints_2d - truth_2d,
+                                                                                             axis=1)))
+            seen_3d = person.pose_3d @ ray_turn(person.joints_2d, person.confidence, frame_camera(path, cameras))
             detected = np.array([s == "detected" for s in person.source])
             rows.append({"lifter": kind, "frame": path.name,
                          "error_2d_px": float(np.linalg.norm(person.joints_2d - truth_2d, axis=1)[detected].mean()),
                          "pa_mpjpe_17_mm": float(pa_mpjpe(person.pose_3d, truth_3d)),
                          "pa_mpjpe_12_limbs_mm": float(pa_mpjpe(person.pose_3d[LIMBS], truth_3d[LIMBS])),
                          "view_mpjpe_mm": float(mpjpe(person.pose_3d, truth_3d)),
-                         "view_mpjpe_with_camera_mm": float(mpjpe(seen.pose_3d, truth_3d))})
+                         "view_mpjpe_with_camera_mm": float(mpjpe(seen_3d, truth_3d))})
             if kind == LIFTERS[0]:  # BlazePose's own 3D does not depend on the lifter
                 found = min(estimator.blazepose.find_people(image),
                             key=lambda f: np.median(np.linalg.norm(f.keypoints[BLAZEPOSE_INDEX] - truth_2d[H36M_INDEX],

@@ -18,7 +18,7 @@ import numpy as np
 
 from guide_weight_sweep import GUIDE_WEIGHTS, arguments, write_results
 from poselift.evaluation.h36m import Views, camera_lift_rotation
-from poselift.lifting.combined import CombinedLifter
+from poselift.lifting import Lifter
 from poselift.lifting.learned import LearnedLifter
 from poselift.prior.model import PosePrior
 from poselift.skeleton import H36M17
@@ -28,15 +28,19 @@ def main() -> None:
     args = arguments(__doc__, "guide_weight_residual.json")
     prior = PosePrior.load(args.prior) if args.prior else PosePrior.default()
     learned = LearnedLifter(args.weights, threads=2)
-    rows = []
+    rows, searches = [], {}
     print(f"{'input':<7}{'lifter':<10}{'guide weight':>13}{'RMS residual px':>17}")
     for source in ("gt", "sh"):
         residuals: dict = {None: []} | {weight: [] for weight in GUIDE_WEIGHTS}
         for view in Views(source, ["S8"], step=args.step):
-            residuals[None].append(learned.lift(view.points, view.weights).residual)
+            alone = learned.lift(view.points, view.weights)  # also the guide: CombinedLifter.lift's search
+            residuals[None].append(alone.residual)
+            if view.camera.name not in searches:
+                searches[view.camera.name] = Lifter(prior, camera_rotation=camera_lift_rotation(view.camera))
             for weight in GUIDE_WEIGHTS:
-                combined = CombinedLifter(prior, learned, weight, camera_rotation=camera_lift_rotation(view.camera))
-                residuals[weight].append(combined.lift(view.points, view.weights).residual)
+                combined = searches[view.camera.name].lift(view.points, view.weights, guide=alone.pose_3d,
+                                                           guide_weight=weight)
+                residuals[weight].append(combined.residual)
         for weight, found in residuals.items():
             rms = float(np.sqrt(np.concatenate(found) / len(H36M17)).mean())
             lifter = "learned" if weight is None else "combined"
