@@ -92,6 +92,18 @@ def test_coordinates_far_beyond_any_image_are_marked_not_lifted(tmp_path, capsys
     assert poses[1]["error"] == "a coordinate lies beyond 1e+06 pixels (of the 12 limb joints)"
 
 
+@pytest.mark.filterwarnings("error")  # a warning would reach the user beside the refusal
+def test_coordinates_near_the_float_limit_give_one_line_and_no_warning(tmp_path, capsys):
+    """COCO-17's pelvis is the mean of its hips: 1e308 there overflows, which must not print a
+    numpy warning beside poselift's own refusal."""
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps([{"keypoints": [1e308, 1e308, 2.0] * len(COCO17)}]))
+    assert _lift(path, "coco", tmp_path) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"poselift: {path}: no pose could be lifted; pose 0: a coordinate lies beyond 1e+06 pixels (of the 12 limb "
+        "joints)"]
+
+
 def test_a_coco_annotation_without_keypoints_does_not_fail_the_file(tmp_path, capsys):
     rng = np.random.default_rng(1)
     empty = {"id": 42, "num_keypoints": 0, "keypoints": [0] * 51}

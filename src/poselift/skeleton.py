@@ -307,8 +307,9 @@ def convert(points: np.ndarray, source: str | JointSet, target: str | JointSet,
     for name, inputs, _note in DERIVATIONS:  # every rule, so that one can feed another
         if name in known or not all(i in known for i in inputs):
             continue
-        known[name] = (np.mean([known[i][0] for i in inputs], axis=0),
-                       np.min([known[i][1] for i in inputs], axis=0))
+        with np.errstate(over="ignore"):  # inputs near the float limit give inf, refused where lifted
+            known[name] = (np.mean([known[i][0] for i in inputs], axis=0),
+                           np.min([known[i][1] for i in inputs], axis=0))
         derived.add(name)
 
     batch = points.shape[:-2]
