@@ -5,9 +5,11 @@ Inputs: Human3.6M S9 poses (every 10th frame) projected by its four cameras (gro
 BlazePose output). The three lifters run in this process on the same poses: the learned one
 (the shipped weights, mirror-averaged, 2 threads), the prior one (3 components x 80 angles,
 refinement on) and the two combined (the prior's search with the learned pose as a term).
-Prints a table and writes ``benchmarks/results/learned_lifter_speed.json``.
+Also the learned lifter batched with untrained networks of other widths (``--widths``; the
+shipped one is 512 wide): what a wider network would cost. Prints a table and writes
+``benchmarks/results/learned_lifter_speed.json``.
 
-    python benchmarks/learned_lifter_speed.py [--frames 20000] [--weights runs/lifter/lifter.pt]
+    python benchmarks/learned_lifter_speed.py [--frames 20000] [--weights runs/lifter/lifter.pt] [--widths 768 1024]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from poselift.datasets import h36m
 from poselift.lifting import Lifter
 from poselift.lifting.combined import CombinedLifter
 from poselift.lifting.learned import LearnedLifter
+from poselift.nn.lifter_network import LifterNetwork
 from poselift.prior.model import PosePrior
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -43,6 +46,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20000)
     parser.add_argument("--weights", help="a lifter.pt (default: the shipped one)")
+    parser.add_argument("--widths", type=int, nargs="*", default=[768, 1024],
+                        help="widths of the untrained networks also timed")
     args = parser.parse_args()
     cameras = h36m.load_cameras()["S9"]
     poses = np.concatenate([p[::10] for p in h36m.load_poses_3d("S9").values()]).astype(np.float64)
@@ -66,11 +71,16 @@ def main() -> None:
         {"lifter": "combined", "case": "one pose a call", "frames": 50,
          "seconds": best_of(lambda: [combined.lift(points[i], weights[i]) for i in range(50)], repeats=1)},
     ]
-    print(f"{'lifter':<9}{'case':<17}{'frames':>8}{'poses/s':>11}{'ms/pose':>10}")
+    for width in args.widths:
+        wider = LearnedLifter(args.weights, threads=2)
+        wider.network = LifterNetwork(**{**learned.network.settings, "width": width}).eval()
+        rows.append({"lifter": f"learned, untrained, {width} wide", "case": "batched", "frames": len(points),
+                     "seconds": best_of(lambda: wider.lift(points, weights))})
+    print(f"{'lifter':<30}{'case':<17}{'frames':>8}{'poses/s':>11}{'ms/pose':>10}")
     for row in rows:
         row["poses_per_second"] = row["frames"] / row["seconds"]
         row["ms_per_pose"] = 1000.0 * row["seconds"] / row["frames"]
-        print(f"{row['lifter']:<9}{row['case']:<17}{row['frames']:>8}{row['poses_per_second']:>11.0f}"
+        print(f"{row['lifter']:<30}{row['case']:<17}{row['frames']:>8}{row['poses_per_second']:>11.0f}"
               f"{row['ms_per_pose']:>10.3f}")
     batched = {row["lifter"]: row["poses_per_second"] for row in rows if row["case"] == "batched"}
     print(f"learned / prior, batched with confidences: {batched['learned'] / batched['prior']:.0f}x; "
