@@ -18,6 +18,7 @@ import argparse
 import json
 import platform
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def main() -> None:
         wider = LearnedLifter(args.weights, threads=2)
         wider.network = LifterNetwork(**{**learned.network.settings, "width": width}).eval()
         rows.append({"lifter": f"learned, untrained, {width} wide", "case": "batched", "frames": len(points),
-                     "seconds": best_of(lambda: wider.lift(points, weights))})
+                     "seconds": best_of(partial(wider.lift, points, weights))})
     print(f"{'lifter':<30}{'case':<17}{'frames':>8}{'poses/s':>11}{'ms/pose':>10}")
     for row in rows:
         row["poses_per_second"] = row["frames"] / row["seconds"]

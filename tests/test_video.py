@@ -217,11 +217,48 @@ def test_estimate_on_a_video_writes_a_line_per_frame_a_rendered_mp4_and_a_bvh_of
         cosine = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
         assert cosine.min() > 0.999
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
-    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--render", "--bvh", "--quiet",
-                 "--smoothing", "causal", "--fov", "60"]) == 0
-    printed = capsys.readouterr()
-    assert "skipping" in printed.out  # complete for the same settings (a camera changes nothing): not redone
-    assert "poselift: --focal-px and --fov apply to photos; videos are lifted without a camera" in printed.err
+    assert header["camera"] is None and frames[10]["people"][0]["joints_camera_mm"] is None
+
+
+@pytest.mark.slow
+def test_a_video_with_a_known_camera_is_turned_into_its_view_and_placed_in_camera_space(tmp_path, capsys):
+    """The same frames lifted without and with a camera (60 degrees across 320 px): each pose turned
+    by the angle between the optical axis and the ray to the person, and placed in front of the camera;
+    a rerun with the same camera is skipped, one without it redone."""
+    from poselift.camera_space import focal_from_fov
+    from poselift.nn.lifter_network import INPUT_INDEX
+
+    video = _write_video(tmp_path / "clip.avi", 8)
+
+    def run(*camera: str) -> tuple[dict, list[dict]]:
+        assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet", *camera]) == 0
+        header, frames, _ = read_video_result(tmp_path / "out" / "clip.jsonl")
+        return header, [f["people"][0] for f in frames]
+
+    _, plain = run()
+    header, turned = run("--fov", "60")
+    focal = focal_from_fov(60.0, 320)
+    assert header["camera"] == {"focal_px": round(focal, 2), "principal_px": [160.0, 160.0], "source": "fov"}
+    for without, with_camera in zip(plain, turned):
+        assert with_camera["joints_2d"] == without["joints_2d"]
+        a, b = np.array(without["joints_3d_frame_mm"]), np.array(with_camera["joints_3d_frame_mm"])
+        u, _, vt = np.linalg.svd(a.T @ b)
+        rotation = u @ vt  # b = a @ rotation, up to the JSON's rounding
+        assert np.abs(a @ rotation - b).max() < 0.5 and np.linalg.det(rotation) > 0
+        centre = np.array(without["joints_2d"])[INPUT_INDEX.numpy()].mean(axis=0) - 160.0
+        ray_angle = np.degrees(np.arctan(np.linalg.norm(centre) / focal))
+        turn_angle = np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1, 1)))
+        assert ray_angle > 2 and turn_angle == pytest.approx(ray_angle, abs=0.5)
+        root = np.array(with_camera["root_camera_mm"])
+        joints = np.array(with_camera["joints_camera_mm"])
+        assert root[2] > 0 and np.allclose(joints[0], root, atol=0.1)
+        projected = joints[:, :2] / joints[:, 2:] * focal + 160.0  # OpenCV axes: the pose stands on its 2D
+        assert np.linalg.norm(projected.mean(axis=0) - np.mean(with_camera["joints_2d"], axis=0)) < 10
+    assert without["joints_camera_mm"] is None
+    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet", "--fov", "60"]) == 0
+    assert "skipping" in capsys.readouterr().out  # the same camera: complete, not redone
+    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert "skipping" not in capsys.readouterr().out  # no camera now: redone
 
 
 @pytest.mark.slow
@@ -470,6 +507,23 @@ def test_an_array_sequence_is_lifted_one_track_and_smoothing_steadies_it(tmp_pat
     smoothed, raw = (np.array([f["people"][0][key] for f in frames]) for key in ("joints_3d_mm", "joints_3d_frame_mm"))
     jitter = [np.linalg.norm(np.diff(p, n=2, axis=0), axis=-1).mean() for p in (smoothed, raw)]
     assert jitter[0] < 0.4 * jitter[1]
+
+
+def test_a_sequence_with_a_camera_places_each_smoothed_pose_in_camera_space(tmp_path):
+    """Poses drawn at 0.25 px/mm through a 500 px lens stand about 2 m away, on their 2D."""
+    points = _walking_2d(30)
+    np.save(tmp_path / "seq.npy", points)
+    assert main(["lift", str(tmp_path / "seq.npy"), "--format", "h36m", "--sequence", "--out",
+                 str(tmp_path / "seq.jsonl"), "--quiet", "--focal-px", "500", "--principal-px", "320", "240"]) == 0
+    header, frames, _ = read_video_result(tmp_path / "seq.jsonl")
+    assert header["camera"] == {"focal_px": 500.0, "principal_px": [320.0, 240.0], "source": "focal-px"}
+    for frame, seen in zip(frames, points):
+        person = frame["people"][0]
+        joints, root = np.array(person["joints_camera_mm"]), np.array(person["root_camera_mm"])
+        assert root[2] == pytest.approx(2000, rel=0.25) and np.allclose(joints - joints[0], np.array(
+            person["joints_3d_mm"]) * [1, -1, -1], atol=0.2)  # the smoothed pose, in OpenCV axes
+        projected = joints[:, :2] / joints[:, 2:] * 500 + [320, 240]
+        assert np.linalg.norm(projected.mean(axis=0) - seen.mean(axis=0)) < 5
 
 
 @pytest.mark.slow

@@ -165,9 +165,10 @@ def place_root(pose_view_mm: np.ndarray, points_2d: np.ndarray, weights: np.ndar
 
 @dataclass(frozen=True)
 class PhotoCameras:
-    """How a photo's camera is found: one focal length for every photo (``focal_px``), or one
-    horizontal field of view (``fov_deg``), else the photo's EXIF ``FocalLengthIn35mmFilm``
-    (where ``exif``); the principal point is the photo's centre. None of these: no camera."""
+    """How a photo's or video's camera is found: one focal length for every file (``focal_px``),
+    or one horizontal field of view (``fov_deg``), else a photo's EXIF ``FocalLengthIn35mmFilm``
+    (where ``exif``; a video has none); the principal point is the picture's centre. None of
+    these: no camera."""
 
     focal_px: float | None = None
     fov_deg: float | None = None
@@ -190,6 +191,10 @@ class PhotoCameras:
         if self.exif and focal_35mm is not None:
             return Camera.centred(focal_from_35mm(focal_35mm, width, height), width, height, "exif")
         return None
+
+    def for_video(self, width: int, height: int) -> Camera | None:
+        """The camera of a ``width`` x ``height`` video (``focal_px`` or ``fov_deg``; no EXIF)."""
+        return self.for_photo(width, height, None)
 
 
 def placement_fields(root_mm: np.ndarray | None, pose_view_mm: np.ndarray) -> dict:

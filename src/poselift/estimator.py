@@ -216,8 +216,9 @@ class Estimator:
             smoothing: ``"none"``, ``"causal"`` or ``"offline"``
                 (:data:`~poselift.video.smoothing.SMOOTHINGS`).
             fps: frame rate of a folder of frames (default 30).
-            **options: ``detect_every``, ``max_people``, ``keep``, ``tracker`` of
-                :func:`~poselift.video.pipeline.estimate_video`.
+            **options: ``detect_every``, ``max_people``, ``keep``, ``tracker``, ``camera`` of
+                :func:`~poselift.video.pipeline.estimate_video` (``camera``: turn each pose
+                into that camera's view, as :meth:`estimate` does for a photo).
 
         Raises:
             poselift.video.reading.VideoError: the video cannot be read (or breaks off, after

@@ -135,9 +135,6 @@ def run(args: argparse.Namespace) -> int:
     if videos and (args.csv or args.html or args.save_rounds):
         print("poselift: --csv, --html and --save-rounds apply to photos; videos get their JSON lines "
               "(and --render, --bvh)", file=sys.stderr)
-    if videos and (args.focal_px is not None or args.fov is not None):
-        print("poselift: --focal-px and --fov apply to photos; videos are lifted without a camera",
-              file=sys.stderr)
     out_dir = output_folder(args.out)
     report = EstimateReport()
     try:
@@ -146,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                            progress=not args.quiet, cameras=cameras, exports=exports, cluster=cluster, spec=spec,
                            overwrite=args.overwrite, report=report)
         if videos:
-            _estimate_videos(videos, photos, out_dir, estimator, args, report)
+            _estimate_videos(videos, photos, out_dir, estimator, args, cameras, report)
     finally:  # also when stopped or interrupted: the summary of what was done
         finish_batch(report.rows, summary, len(files))
     if report.failed or report.nobody:
@@ -175,13 +172,15 @@ def _frame_folders(paths: list) -> list[Path]:
     return [Path(p) for p in paths]
 
 
-def _estimate_videos(videos: list[Path], photos: list[Path], out_dir: Path, estimator, args, report) -> None:
+def _estimate_videos(videos: list[Path], photos: list[Path], out_dir: Path, estimator, args, cameras,
+                     report) -> None:
     """Each video in this process, one after the other (a cluster runs the photos only)."""
     from ..batch.summary import Row
     from ..estimate_output import estimator_settings, output_names
     from ..video.job import VideoOptions, estimate_video_file, finished_video, video_outputs
 
-    options = VideoOptions(smoothing_of(args), args.detect_every, args.max_people, args.render, args.fps, args.bvh)
+    options = VideoOptions(smoothing_of(args), args.detect_every, args.max_people, args.render, args.fps, args.bvh,
+                           cameras)
     taken = {p.resolve() for outputs in output_names(photos, out_dir) for p in outputs.paths()}
     settings = estimator_settings(estimator)
     for video, outputs in zip(videos, video_outputs(videos, out_dir, taken)):

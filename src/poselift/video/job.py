@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..batch.summary import Row
+from ..camera_space import PhotoCameras
 from ..files import interruptions_held, raise_if_shared
 from .output import FrameLog
 from .pipeline import estimate_video
@@ -41,7 +42,8 @@ def is_video(path: Path, frame_folders: bool = False) -> bool:
 
 @dataclass(frozen=True)
 class VideoOptions:
-    """How videos are run: smoothing, tracking, people, rendering, and the frame rate of frame folders."""
+    """How videos are run: smoothing, tracking, people, rendering, the frame rate of frame
+    folders, and the camera (``--focal-px`` or ``--fov``; none by default)."""
 
     smoothing: Smoothing = SMOOTHINGS["offline"]
     detect_every: int = DETECT_EVERY
@@ -49,6 +51,7 @@ class VideoOptions:
     render: bool = False
     folder_fps: float = FRAME_FOLDER_FPS
     bvh: bool = False
+    cameras: PhotoCameras = PhotoCameras(exif=False)
 
     def tracking(self) -> dict:
         """The ``tracking`` entry of the header."""
@@ -95,19 +98,21 @@ def video_outputs(videos: list[Path], out_dir: Path, taken: set[Path]) -> list[V
 
 def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: VideoOptions) -> int | None:
     """The number of tracks in the outputs an earlier run left complete for the same video (and,
-    for a frame folder, frame rate), settings and options (header and end line agree; the MP4
-    is there if asked for); None: redo it."""
+    for a frame folder, frame rate), settings, options and camera (header and end line agree;
+    the MP4 is there if asked for); None: redo it."""
     try:
         with open(outputs.jsonl, "rb") as file:
             header = json.loads(file.readline())
             file.seek(max(0, os.path.getsize(outputs.jsonl) - 4096))
             end = json.loads(file.read().rstrip(b"\n").rsplit(b"\n", 1)[-1])["end"]
-    except (OSError, ValueError, KeyError, TypeError):
+        video = header.get("video", {})
+        camera = options.cameras.for_video(int(video["width"]), int(video["height"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    video = header.get("video", {}) if isinstance(header, dict) else {}
     same = (video.get("path") == str(path) and (not path.is_dir() or video.get("fps") == options.folder_fps)
             and header.get("settings") == settings and header.get("smoothing") == options.smoothing.describe()
-            and header.get("tracking") == options.tracking())
+            and header.get("tracking") == options.tracking()
+            and header.get("camera") == (None if camera is None else camera.describe()))
     if not same or not isinstance(end, dict) or end.get("status") != "complete":
         return None
     if options.render and not outputs.mp4.is_file():
@@ -150,13 +155,14 @@ def estimate_video_file(path: Path, outputs: VideoOutputs, estimator, settings: 
     try:
         try:
             renderer = Renderer(outputs.mp4, video.info) if options.render else None
+            camera = options.cameras.for_video(video.info.width, video.info.height)
             log = FrameLog(outputs.jsonl, {"video": video.info.describe()}, settings, options.smoothing.describe(),
-                           options.tracking())
+                           options.tracking(), camera=camera)
         except OSError as failure:
             raise_if_shared(failure, outputs.jsonl)
             raise
         frames = estimate_video(estimator, video, options.smoothing, keep=renderer.keep if renderer else None,
-                                tracker=tracker)
+                                tracker=tracker, camera=camera)
         for frame in tqdm(frames, total=video.info.frames, disable=not progress, unit="frame", leave=False,
                           desc=path.name):
             with interruptions_held():  # the line and its picture, or neither

@@ -5,9 +5,10 @@ describes every field) is written as the video is read, one whole line per frame
 so memory stays flat and a run that is stopped leaves every frame it finished readable::
 
     {"format": "poselift.video", "version": 1, "video": {...} | "input": {...}, "joint_names": [...],
-     "bones": [...], "settings": {...}, "smoothing": {...}, "tracking": {...}}
+     "bones": [...], "settings": {...}, "smoothing": {...}, "tracking": {...}, "camera": {...} | null}
     {"frame": 0, "time_s": 0.0, "people": [{"track": 1, "score": .., "box": [..], "joints_2d": [..],
-     "confidence": [..], "joints_3d_mm": [..], "joints_3d_frame_mm": [..], "angle_deg": .., ...}]}
+     "confidence": [..], "joints_3d_mm": [..], "joints_3d_frame_mm": [..], "angle_deg": .., ...,
+     "root_camera_mm": [..] | null, "joints_camera_mm": [..] | null}]}
     ...
     {"end": {"status": "complete" | "interrupted" | "failed", "frames": N, "tracks": K,
              "detector_runs": D, "error": null | "..."}}
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..camera_space import Camera, place_root, placement_fields
 from ..files import json_header, raise_if_shared, rounded
 from ..lifting.choice import lift_diagnostics
 from ..skeleton import H36M17, JointSet
@@ -38,17 +40,20 @@ SCHEMA_VERSION = 1
 END_STATUSES = ("complete", "interrupted", "failed")
 
 
-def _person_entry(tracked) -> dict:
+def _person_entry(tracked, camera: Camera | None) -> dict:
     person = tracked.person
+    root = None if camera is None else place_root(tracked.pose_3d, person.joints_2d, person.confidence, camera)
     return {"track": tracked.track, "score": rounded(person.score, "fraction"), "box": rounded(person.box, "px"),
             "joints_2d": rounded(person.joints_2d, "px"), "confidence": rounded(person.confidence, "fraction"),
             "joints_3d_mm": rounded(tracked.pose_3d, "mm"), "joints_3d_frame_mm": rounded(person.pose_3d, "mm"),
-            **lift_diagnostics(person.lifted)}
+            **lift_diagnostics(person.lifted), **placement_fields(root, tracked.pose_3d)}
 
 
-def frame_entry(frame: VideoFrame) -> dict:
-    """One frame's line (see the module docstring)."""
-    return {"frame": frame.index, "time_s": round(frame.time_s, 4), "people": [_person_entry(p) for p in frame.people]}
+def frame_entry(frame: VideoFrame, camera: Camera | None = None) -> dict:
+    """One frame's line (see the module docstring); with the video's ``camera``, each person's
+    smoothed pose placed in camera space (:func:`~poselift.camera_space.place_root`)."""
+    return {"frame": frame.index, "time_s": round(frame.time_s, 4),
+            "people": [_person_entry(p, camera) for p in frame.people]}
 
 
 class FrameLog:
@@ -61,15 +66,19 @@ class FrameLog:
         settings: the estimator's or the lift's settings.
         smoothing, tracking: descriptions of the smoothing and the tracker's settings.
         joint_set: the joints of the poses (H36M-17 unless a prior of other joints lifted them).
+        camera: the camera the poses were lifted with (None: none known); :meth:`write` places
+            each person in camera space with it.
     """
 
     def __init__(self, path: Path, source: dict, settings: dict, smoothing: dict, tracking: dict,
-                 joint_set: JointSet = H36M17) -> None:
+                 joint_set: JointSet = H36M17, camera: Camera | None = None) -> None:
         self.path = Path(path)
+        self.camera = camera
         self.frames, self.tracks = 0, set()
         header = {**json_header("video", SCHEMA_VERSION), **source,
                   "joint_names": list(joint_set.joints), "bones": joint_set.bones.tolist(),
-                  "settings": settings, "smoothing": smoothing, "tracking": tracking}
+                  "settings": settings, "smoothing": smoothing, "tracking": tracking,
+                  "camera": None if camera is None else camera.describe()}
         self._file = open(self.path, "w", encoding="utf-8")
         try:
             self._line(header)
@@ -83,7 +92,7 @@ class FrameLog:
 
     def write(self, frame: VideoFrame) -> None:
         """Add a video frame's line."""
-        self.write_entry(frame_entry(frame))
+        self.write_entry(frame_entry(frame, self.camera))
 
     def write_entry(self, entry: dict) -> None:
         """Add a frame's line made elsewhere (``{"frame", "time_s", "people": [{"track", ...}]}``)."""

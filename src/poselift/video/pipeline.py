@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..camera_space import Camera
 from ..estimator import Estimator, Person
 from .reading import Video, VideoError
 from .smoothing import SMOOTHINGS, FrameSmoother, Smoothing
@@ -68,7 +69,7 @@ class VideoFrame:
 def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SMOOTHINGS["causal"],
                    detect_every: int = DETECT_EVERY, max_people: int | None = None,
                    keep: Callable[[np.ndarray], object] | None = None,
-                   tracker: Tracker | None = None) -> Iterator[VideoFrame]:
+                   tracker: Tracker | None = None, camera: Camera | None = None) -> Iterator[VideoFrame]:
     """The frames of ``video`` (:func:`~poselift.video.reading.open_video`) with everyone's poses.
 
     Args:
@@ -80,6 +81,9 @@ def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SM
             frame waits for its smoothing.
         tracker: the tracker to use (default: a new one on the estimator's networks); passing
             one lets a caller read its :attr:`~poselift.video.tracking.Tracker.detector_runs`.
+        camera: the video's camera, if known: each pose is turned from the frame of the ray to
+            the person into the camera's view (as a photo's, :meth:`poselift.Estimator.refine`)
+            before it is smoothed; without it each pose is as seen along that ray.
 
     Raises:
         poselift.video.reading.VideoError: from the video, after every frame before the fault
@@ -102,7 +106,7 @@ def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SM
         decoded = time.perf_counter()
         tracked = tracker.step(image)
         found = time.perf_counter()
-        people = [(track, _without_rounds(estimator.refine(seen))) for track, seen in tracked]
+        people = [(track, _without_rounds(estimator.refine(seen, camera=camera))) for track, seen in tracked]
         lifted = time.perf_counter()
         seconds = {"decode": decoded - started, "track": found - decoded, "lift": lifted - found}
         poses = {track: (person.pose_3d, np.where(np.array(person.source) == "model", 1.0, person.confidence))

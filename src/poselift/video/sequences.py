@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..camera_space import place_root, placement_fields
 from ..files import rounded
 from ..keypoints import Keypoints, read_keypoints
 from ..lifting.choice import lift_diagnostics, lifter_settings
@@ -141,7 +142,7 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     described = {**settings.options(), **lifter_settings(model.lifter),
                  "prior": None if model.prior is None else model.prior.describe()}
     log = FrameLog(out, source, described, smoothing.describe(), {"method": "hungarian", "same_track": SAME_TRACK},
-                   target)
+                   target, camera=model.camera)
     status, error = "interrupted", None
     try:
         for t, (poses, tracks) in enumerate(zip(kept, ids)):
@@ -149,7 +150,7 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
             ready = smoother.push(t, entry)
             for index, _, smoothed in ready + (smoother.finish() if t == len(kept) - 1 else []):
                 log.write_entry(_entry(index, fps, kept[index], ids[index], smoothed, row, lifted, conversion,
-                                       weights))
+                                       weights, model.camera))
         status = "complete"
     except Exception as failure:  # the caller's atomic write then drops the file, end line and all
         status, error = "failed", str(failure)
@@ -162,8 +163,9 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     return log.frames, len(log.tracks), notes
 
 
-def _entry(index, fps, poses, tracks, smoothed, row, lifted, conversion, weights) -> dict:
-    """One frame's line of a keypoint sequence (the input's 2D where seen, else the lift's projection)."""
+def _entry(index, fps, poses, tracks, smoothed, row, lifted, conversion, weights, camera) -> dict:
+    """One frame's line of a keypoint sequence (the input's 2D where seen, else the lift's projection;
+    with a ``camera``, each smoothed pose placed in camera space)."""
     people = []
     for i, track in zip(poses, tracks):
         r = row[i]
@@ -172,5 +174,8 @@ def _entry(index, fps, poses, tracks, smoothed, row, lifted, conversion, weights
         people.append({"track": track, "joints_2d": rounded(joints_2d, "px"),
                        "confidence": rounded(weights[i], "fraction"),
                        "joints_3d_mm": rounded(smoothed[track], "mm"),
-                       "joints_3d_frame_mm": rounded(lifted.pose_3d[r], "mm"), **lift_diagnostics(lifted, r)})
+                       "joints_3d_frame_mm": rounded(lifted.pose_3d[r], "mm"), **lift_diagnostics(lifted, r),
+                       **placement_fields(None if camera is None else place_root(smoothed[track], joints_2d,
+                                                                                 weights[i], camera),
+                                          smoothed[track])})
     return {"frame": index, "time_s": round(index / fps, 4), "people": people}
