@@ -6,8 +6,9 @@ BlazePose output). The three lifters run in this process on the same poses: the 
 (the shipped weights, mirror-averaged, 2 threads), the prior one (3 components x 80 angles,
 refinement on) and the two combined (the prior's search with the learned pose as a term).
 Also the learned lifter batched with untrained networks of other widths (``--widths``; the
-shipped one is 512 wide): what a wider network would cost. Prints a table and writes
-``benchmarks/results/learned_lifter_speed.json``.
+shipped one is 512 wide), and one training step (forward, backward, Adam; a batch of 1,024
+random inputs, as ``poselift train-lifter``) at the shipped width and those: what a wider
+network would cost. Prints a table and writes ``benchmarks/results/learned_lifter_speed.json``.
 
     python benchmarks/learned_lifter_speed.py [--frames 20000] [--weights runs/lifter/lifter.pt] [--widths 768 1024]
 """
@@ -22,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from poselift.datasets import h36m
 from poselift.lifting import Lifter
@@ -41,6 +43,22 @@ def best_of(function, repeats: int = 3) -> float:
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def training_step_seconds(settings: dict, batch: int = 1024, steps: int = 10) -> float:
+    """The shortest of ``steps`` training steps of an untrained network with ``settings``, 2 threads."""
+    torch.manual_seed(0)
+    network = LifterNetwork(**settings).train()
+    optimiser = torch.optim.Adam(network.parameters(), lr=1e-3)
+    inputs, target = torch.randn(batch, 36), torch.randn(batch, 17, 3)
+
+    def step() -> None:
+        optimiser.zero_grad()
+        (network(inputs) - target).norm(dim=-1).mean().backward()
+        optimiser.step()
+
+    step()  # the first allocates
+    return best_of(step, repeats=steps)
 
 
 def main() -> None:
@@ -77,6 +95,12 @@ def main() -> None:
         wider.network = LifterNetwork(**{**learned.network.settings, "width": width}).eval()
         rows.append({"lifter": f"learned, untrained, {width} wide", "case": "batched", "frames": len(points),
                      "seconds": best_of(partial(wider.lift, points, weights))})
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    for width in [learned.network.settings["width"], *args.widths]:
+        rows.append({"lifter": f"network, {width} wide", "case": "training step", "frames": 1024,
+                     "seconds": training_step_seconds({**learned.network.settings, "width": width})})
+    torch.set_num_threads(previous)
     print(f"{'lifter':<30}{'case':<17}{'frames':>8}{'poses/s':>11}{'ms/pose':>10}")
     for row in rows:
         row["poses_per_second"] = row["frames"] / row["seconds"]

@@ -220,45 +220,62 @@ def test_estimate_on_a_video_writes_a_line_per_frame_a_rendered_mp4_and_a_bvh_of
     assert header["camera"] is None and frames[10]["people"][0]["joints_camera_mm"] is None
 
 
+@pytest.mark.parametrize("width", ["Infinity", "1e999", "10" * 400, "-320", '"wide"', "null"])
+def test_a_video_header_whose_size_is_damaged_is_redone_only_where_a_camera_needs_the_size(tmp_path, width):
+    from poselift.camera_space import PhotoCameras
+    from poselift.video.job import VideoOptions, VideoOutputs, finished_video
+
+    video = tmp_path / "clip.avi"
+    outputs = VideoOutputs(tmp_path / "clip.jsonl", tmp_path / "clip_render.mp4")
+    options = VideoOptions()
+    header = json.dumps({"video": {"path": str(video), "width": 0, "height": 320}, "settings": {},
+                         "smoothing": options.smoothing.describe(), "tracking": options.tracking(), "camera": None})
+    outputs.jsonl.write_text(header.replace('"width": 0', f'"width": {width}')
+                             + '\n{"end": {"status": "complete", "tracks": 1}}\n')
+    assert finished_video(outputs, video, {}, options) == 1  # no camera: the size is not read
+    assert finished_video(outputs, video, {}, VideoOptions(cameras=PhotoCameras(fov_deg=60.0))) is None
+
+
 @pytest.mark.slow
-def test_a_video_with_a_known_camera_is_turned_into_its_view_and_placed_in_camera_space(tmp_path, capsys):
+def test_a_video_with_a_known_camera_is_turned_into_its_view_and_placed_in_camera_space(tmp_path, capsys, estimator):
     """The same frames lifted without and with a camera (60 degrees across 320 px): each pose turned
-    by the angle between the optical axis and the ray to the person, and placed in front of the camera;
-    a rerun with the same camera is skipped, one without it redone."""
-    from poselift.camera_space import focal_from_fov
-    from poselift.nn.lifter_network import INPUT_INDEX
+    by the ray to the person (ray_turn of its 2D), the smoothed pose placed in camera space; a rerun
+    with the same camera is skipped, one with another camera or none redone; the Python API alike."""
+    from poselift.camera_space import Camera, focal_from_fov, ray_turn
 
     video = _write_video(tmp_path / "clip.avi", 8)
+    out = tmp_path / "out" / "clip.jsonl"
 
-    def run(*camera: str) -> tuple[dict, list[dict]]:
+    def run(*camera: str) -> tuple[dict, list[dict], str]:
         assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet", *camera]) == 0
-        header, frames, _ = read_video_result(tmp_path / "out" / "clip.jsonl")
-        return header, [f["people"][0] for f in frames]
+        header, frames, _ = read_video_result(out)
+        return header, [f["people"][0] for f in frames], capsys.readouterr().out
 
-    _, plain = run()
-    header, turned = run("--fov", "60")
-    focal = focal_from_fov(60.0, 320)
-    assert header["camera"] == {"focal_px": round(focal, 2), "principal_px": [160.0, 160.0], "source": "fov"}
+    _, plain, _ = run()
+    header, turned, _ = run("--fov", "60")
+    camera = Camera.centred(focal_from_fov(60.0, 320), 320, 320, "fov")
+    assert header["camera"] == camera.describe()
     for without, with_camera in zip(plain, turned):
-        assert with_camera["joints_2d"] == without["joints_2d"]
-        a, b = np.array(without["joints_3d_frame_mm"]), np.array(with_camera["joints_3d_frame_mm"])
-        u, _, vt = np.linalg.svd(a.T @ b)
-        rotation = u @ vt  # b = a @ rotation, up to the JSON's rounding
-        assert np.abs(a @ rotation - b).max() < 0.5 and np.linalg.det(rotation) > 0
-        centre = np.array(without["joints_2d"])[INPUT_INDEX.numpy()].mean(axis=0) - 160.0
-        ray_angle = np.degrees(np.arctan(np.linalg.norm(centre) / focal))
-        turn_angle = np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1, 1)))
-        assert ray_angle > 2 and turn_angle == pytest.approx(ray_angle, abs=0.5)
-        root = np.array(with_camera["root_camera_mm"])
-        joints = np.array(with_camera["joints_camera_mm"])
-        assert root[2] > 0 and np.allclose(joints[0], root, atol=0.1)
-        projected = joints[:, :2] / joints[:, 2:] * focal + 160.0  # OpenCV axes: the pose stands on its 2D
+        assert with_camera["joints_2d"] == without["joints_2d"] and without["joints_camera_mm"] is None
+        turn = ray_turn(np.array(with_camera["joints_2d"]), np.array(with_camera["confidence"]), camera)
+        assert np.degrees(np.arccos((np.trace(turn) - 1) / 2)) > 2  # the person stands off the axis
+        assert np.allclose(np.array(without["joints_3d_frame_mm"]) @ turn, with_camera["joints_3d_frame_mm"],
+                           atol=0.2)
+        joints, root = np.array(with_camera["joints_camera_mm"]), np.array(with_camera["root_camera_mm"])
+        assert root[2] > 0 and np.allclose(joints - root, np.array(with_camera["joints_3d_mm"]) * [1, -1, -1],
+                                           atol=0.2)  # the smoothed pose, in OpenCV axes
+        projected = joints[:, :2] / joints[:, 2:] * camera.focal_px + 160.0  # the pose stands on its 2D
         assert np.linalg.norm(projected.mean(axis=0) - np.mean(with_camera["joints_2d"], axis=0)) < 10
-    assert without["joints_camera_mm"] is None
-    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet", "--fov", "60"]) == 0
-    assert "skipping" in capsys.readouterr().out  # the same camera: complete, not redone
-    assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    assert "skipping" not in capsys.readouterr().out  # no camera now: redone
+    first = next(iter(estimator.estimate_video(video, smoothing="none", camera=camera))).people[0]
+    assert np.allclose(first.pose_3d, turned[0]["joints_3d_frame_mm"], atol=0.1)
+    assert "skipping" in run("--fov", "60")[2]  # the same camera: complete, not redone
+    assert run("--fov", "70")[0]["camera"]["focal_px"] < camera.focal_px  # another camera: redone
+    run()  # none: redone
+    lines = out.read_text().splitlines()
+    header = json.loads(lines[0])
+    del header["camera"]  # as a file written before the camera fields
+    out.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    assert "skipping" in run()[2]
 
 
 @pytest.mark.slow

@@ -106,8 +106,8 @@ def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: V
             file.seek(max(0, os.path.getsize(outputs.jsonl) - 4096))
             end = json.loads(file.read().rstrip(b"\n").rsplit(b"\n", 1)[-1])["end"]
         video = header.get("video", {})
-        camera = options.cameras.for_video(int(video["width"]), int(video["height"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        camera = _camera_of(options.cameras, video)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
         return None
     same = (video.get("path") == str(path) and (not path.is_dir() or video.get("fps") == options.folder_fps)
             and header.get("settings") == settings and header.get("smoothing") == options.smoothing.describe()
@@ -121,6 +121,17 @@ def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: V
     if options.bvh and not (isinstance(tracks, int) and all(outputs.bvh(k).is_file() for k in range(1, tracks + 1))):
         return None
     return tracks
+
+
+def _camera_of(cameras: PhotoCameras, video: dict):
+    """The camera ``cameras`` gives a video whose header describes it as ``video`` (None without
+    ``--focal-px`` or ``--fov``: then the header's size is not read)."""
+    if cameras.focal_px is None and cameras.fov_deg is None:
+        return None
+    width, height = int(video["width"]), int(video["height"])
+    if width <= 0 or height <= 0:
+        raise ValueError(f"a video of {width} x {height} pixels")
+    return cameras.for_video(width, height)
 
 
 def write_track_bvh(outputs: VideoOutputs, fps: float) -> None:
