@@ -94,6 +94,36 @@ def test_a_stream_of_several_tracks_comes_back_in_order_each_track_smoothed_on_i
             np.testing.assert_allclose(pose, alone[track][index - present[track].start], atol=1e-9)
 
 
+def test_a_root_the_2d_cannot_fix_is_left_to_the_frames_around_it(rng):
+    from poselift.camera_space import Camera, view_to_camera_axes
+    from poselift.video.placement import TrackRoots
+    from poselift.video.smoothing import FrameSmoother
+
+    camera, pose = Camera(500.0, (320.0, 240.0), "given"), rng.normal(0, 300, (17, 3))
+    pose -= pose[0]
+    roots, smoother, ones = TrackRoots(camera), FrameSmoother(SMOOTHINGS["offline"], 50.0), np.ones(17)
+    ready, placed = [], []
+    for t in range(60):
+        truth = np.array([10.0 * t, 0.0, 3000.0])  # walking sideways 0.5 m/s
+        joints = truth + view_to_camera_axes(pose)
+        points = joints[:, :2] / joints[:, 2:] * 500 + [320, 240]
+        weights = np.zeros(17) if t in (30, 31) else ones  # two frames whose 2D fixes nothing
+        stacked, trust, placed_t = roots.stacked(1, pose, points, weights, ones)
+        assert stacked.shape == (18, 3) and placed_t == (t not in (30, 31)) and trust[-1] == float(placed_t)
+        assert np.allclose(stacked[-1], truth if placed_t else [290.0, 0.0, 3000.0])  # else the last placed root
+        placed.append(placed_t)
+        ready += smoother.push(t, {1: (stacked, trust)})
+    ready += smoother.finish()
+    for t, _, smoothed in ready:
+        back, root = roots.split(smoothed[1], placed[t])
+        assert np.allclose(back, pose, atol=1e-6)
+        assert (root is None) == (t in (30, 31))
+    middle = roots.split(ready[31][2][1], True)[1]  # what the smoother made of the unplaced frame
+    assert np.allclose(middle, [310.0, 0.0, 3000.0], atol=5.0)
+    without, trust, placed_t = TrackRoots(None).stacked(1, pose, points, ones, ones)
+    assert without is pose and trust is ones and placed_t is False
+
+
 def test_offline_smoothing_hands_frames_out_in_order_with_a_bounded_wait():
     smoother = TrackSmoother(SMOOTHINGS["offline"], fps=30.0)
     handed, most_waiting = [], 0
@@ -246,8 +276,9 @@ def test_a_video_with_a_known_camera_is_turned_into_its_view_and_placed_in_camer
     video = _write_video(tmp_path / "clip.avi", 8)
     out = tmp_path / "out" / "clip.jsonl"
 
-    def run(*camera: str) -> tuple[dict, list[dict], str]:
-        assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet", *camera]) == 0
+    def run(*camera: str) -> tuple[dict, list[dict], str]:  # unsmoothed: each root placed on its frame's 2D
+        assert main(["estimate", str(video), "--out", str(tmp_path / "out"), "--quiet", "--smoothing", "none",
+                     *camera]) == 0
         header, frames, _ = read_video_result(out)
         return header, [f["people"][0] for f in frames], capsys.readouterr().out
 
@@ -263,7 +294,7 @@ def test_a_video_with_a_known_camera_is_turned_into_its_view_and_placed_in_camer
                            atol=0.2)
         joints, root = np.array(with_camera["joints_camera_mm"]), np.array(with_camera["root_camera_mm"])
         assert root[2] > 0 and np.allclose(joints - root, np.array(with_camera["joints_3d_mm"]) * [1, -1, -1],
-                                           atol=0.2)  # the smoothed pose, in OpenCV axes
+                                           atol=0.2)  # the pose, in OpenCV axes
         projected = joints[:, :2] / joints[:, 2:] * camera.focal_px + 160.0  # the pose stands on its 2D
         assert np.linalg.norm(projected.mean(axis=0) - np.mean(with_camera["joints_2d"], axis=0)) < 10
     first = next(iter(estimator.estimate_video(video, smoothing="none", camera=camera))).people[0]
@@ -526,21 +557,33 @@ def test_an_array_sequence_is_lifted_one_track_and_smoothing_steadies_it(tmp_pat
     assert jitter[0] < 0.4 * jitter[1]
 
 
-def test_a_sequence_with_a_camera_places_each_smoothed_pose_in_camera_space(tmp_path):
-    """Poses drawn at 0.25 px/mm through a 500 px lens stand about 2 m away, on their 2D."""
-    points = _walking_2d(30)
+def test_a_sequence_with_a_camera_is_placed_in_camera_space_and_its_path_smoothed(tmp_path, rng):
+    """Poses drawn at 0.25 px/mm through a 500 px lens stand about 2 m away, on their 2D; smoothing
+    steadies the root's path as it steadies the pose."""
+    points = _walking_2d(150) + rng.normal(0, 2.0, (150, 17, 2))
     np.save(tmp_path / "seq.npy", points)
-    assert main(["lift", str(tmp_path / "seq.npy"), "--format", "h36m", "--sequence", "--out",
-                 str(tmp_path / "seq.jsonl"), "--quiet", "--focal-px", "500", "--principal-px", "320", "240"]) == 0
-    header, frames, _ = read_video_result(tmp_path / "seq.jsonl")
+
+    def run(smoothing: str) -> tuple[dict, list[dict]]:
+        out = tmp_path / f"{smoothing}.jsonl"
+        assert main(["lift", str(tmp_path / "seq.npy"), "--format", "h36m", "--sequence", "--fps", "50", "--out",
+                     str(out), "--quiet", "--focal-px", "500", "--principal-px", "320", "240",
+                     "--smoothing", smoothing]) == 0
+        header, frames, _ = read_video_result(out)
+        return header, [f["people"][0] for f in frames]
+
+    header, raw = run("none")
     assert header["camera"] == {"focal_px": 500.0, "principal_px": [320.0, 240.0], "source": "focal-px"}
-    for frame, seen in zip(frames, points):
-        person = frame["people"][0]
+    for person, seen in zip(raw, points):
         joints, root = np.array(person["joints_camera_mm"]), np.array(person["root_camera_mm"])
-        assert root[2] == pytest.approx(2000, rel=0.25) and np.allclose(joints - joints[0], np.array(
-            person["joints_3d_mm"]) * [1, -1, -1], atol=0.2)  # the smoothed pose, in OpenCV axes
+        assert root[2] == pytest.approx(2000, rel=0.25) and np.allclose(joints - root, np.array(
+            person["joints_3d_mm"]) * [1, -1, -1], atol=0.2)  # the pose, in OpenCV axes
         projected = joints[:, :2] / joints[:, 2:] * 500 + [320, 240]
         assert np.linalg.norm(projected.mean(axis=0) - seen.mean(axis=0)) < 5
+    smoothed = run("offline")[1]
+    for key in ("root_camera_mm", "joints_camera_mm"):
+        jitter = [np.linalg.norm(np.diff([p[key] for p in track], n=2, axis=0), axis=-1).mean()
+                  for track in (smoothed, raw)]
+        assert jitter[0] < 0.4 * jitter[1]
 
 
 @pytest.mark.slow

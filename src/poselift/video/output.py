@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera_space import Camera, place_root, placement_fields
+from ..camera_space import Camera, placement_fields
 from ..files import json_header, raise_if_shared, rounded
 from ..lifting.choice import lift_diagnostics
 from ..skeleton import H36M17, JointSet
@@ -40,20 +40,17 @@ SCHEMA_VERSION = 1
 END_STATUSES = ("complete", "interrupted", "failed")
 
 
-def _person_entry(tracked, camera: Camera | None) -> dict:
+def _person_entry(tracked) -> dict:
     person = tracked.person
-    root = None if camera is None else place_root(tracked.pose_3d, person.joints_2d, person.confidence, camera)
     return {"track": tracked.track, "score": rounded(person.score, "fraction"), "box": rounded(person.box, "px"),
             "joints_2d": rounded(person.joints_2d, "px"), "confidence": rounded(person.confidence, "fraction"),
             "joints_3d_mm": rounded(tracked.pose_3d, "mm"), "joints_3d_frame_mm": rounded(person.pose_3d, "mm"),
-            **lift_diagnostics(person.lifted), **placement_fields(root, tracked.pose_3d)}
+            **lift_diagnostics(person.lifted), **placement_fields(tracked.root_mm, tracked.pose_3d)}
 
 
-def frame_entry(frame: VideoFrame, camera: Camera | None = None) -> dict:
-    """One frame's line (see the module docstring); with the video's ``camera``, each person's
-    smoothed pose placed in camera space (:func:`~poselift.camera_space.place_root`)."""
-    return {"frame": frame.index, "time_s": round(frame.time_s, 4),
-            "people": [_person_entry(p, camera) for p in frame.people]}
+def frame_entry(frame: VideoFrame) -> dict:
+    """One frame's line (see the module docstring)."""
+    return {"frame": frame.index, "time_s": round(frame.time_s, 4), "people": [_person_entry(p) for p in frame.people]}
 
 
 class FrameLog:
@@ -66,14 +63,12 @@ class FrameLog:
         settings: the estimator's or the lift's settings.
         smoothing, tracking: descriptions of the smoothing and the tracker's settings.
         joint_set: the joints of the poses (H36M-17 unless a prior of other joints lifted them).
-        camera: the camera the poses were lifted with (None: none known); :meth:`write` places
-            each person in camera space with it.
+        camera: the camera the poses were lifted and placed with (None: none known), for the header.
     """
 
     def __init__(self, path: Path, source: dict, settings: dict, smoothing: dict, tracking: dict,
                  joint_set: JointSet = H36M17, camera: Camera | None = None) -> None:
         self.path = Path(path)
-        self.camera = camera
         self.frames, self.tracks = 0, set()
         header = {**json_header("video", SCHEMA_VERSION), **source,
                   "joint_names": list(joint_set.joints), "bones": joint_set.bones.tolist(),
@@ -92,7 +87,7 @@ class FrameLog:
 
     def write(self, frame: VideoFrame) -> None:
         """Add a video frame's line."""
-        self.write_entry(frame_entry(frame, self.camera))
+        self.write_entry(frame_entry(frame))
 
     def write_entry(self, entry: dict) -> None:
         """Add a frame's line made elsewhere (``{"frame", "time_s", "people": [{"track", ...}]}``)."""

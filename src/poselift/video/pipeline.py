@@ -19,6 +19,7 @@ import numpy as np
 
 from ..camera_space import Camera
 from ..estimator import Estimator, Person
+from .placement import TrackRoots
 from .reading import Video, VideoError
 from .smoothing import SMOOTHINGS, FrameSmoother, Smoothing
 from .tracking import DETECT_EVERY, Tracker
@@ -40,11 +41,15 @@ class TrackedPerson:
             this frame's lift alone).
         pose_3d: (17, 3) millimetres, root-relative (as :attr:`poselift.Person.pose_3d`): the
             smoothed pose (the frame's own without smoothing).
+        root_mm: (3,) millimetres, OpenCV camera axes: the root in camera space, smoothed with the
+            pose (:mod:`poselift.video.placement`); None without a camera, or where this frame's
+            2D does not fix it.
     """
 
     track: int
     person: Person
     pose_3d: np.ndarray
+    root_mm: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SM
             one lets a caller read its :attr:`~poselift.video.tracking.Tracker.detector_runs`.
         camera: the video's camera, if known: each pose is turned from the frame of the ray to
             the person into the camera's view (as a photo's, :meth:`poselift.Estimator.refine`)
-            before it is smoothed; without it each pose is as seen along that ray.
+            and placed in camera space before it is smoothed; without it each pose is as seen
+            along that ray, and not placed.
 
     Raises:
         poselift.video.reading.VideoError: from the video, after every frame before the fault
@@ -92,6 +98,7 @@ def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SM
     tracker = tracker or Tracker(estimator.blazepose, detect_every, max_people)
     fps = video.info.fps
     smoother = FrameSmoother(smoothing, fps)
+    roots = TrackRoots(camera)
     frames = iter(video)
     fault = None
     while True:
@@ -109,12 +116,16 @@ def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SM
         people = [(track, _without_rounds(estimator.refine(seen, camera=camera))) for track, seen in tracked]
         lifted = time.perf_counter()
         seconds = {"decode": decoded - started, "track": found - decoded, "lift": lifted - found}
-        poses = {track: (person.pose_3d, np.where(np.array(person.source) == "model", 1.0, person.confidence))
-                 for track, person in people}
-        ready = smoother.push(index, poses, (people, keep(image) if keep else None, seconds))
+        poses, placed = {}, {}
+        for track, person in people:
+            trust = np.where(np.array(person.source) == "model", 1.0, person.confidence)
+            pose, weights, placed[track] = roots.stacked(track, person.pose_3d, person.joints_2d, person.confidence,
+                                                         trust)
+            poses[track] = (pose, weights)
+        ready = smoother.push(index, poses, (people, placed, keep(image) if keep else None, seconds))
         seconds["smooth"] = time.perf_counter() - lifted
-        yield from _frames(ready, fps)
-    yield from _frames(smoother.finish(), fps)
+        yield from _frames(ready, fps, roots)
+    yield from _frames(smoother.finish(), fps, roots)
     if fault is not None:
         raise fault
 
@@ -124,7 +135,8 @@ def _without_rounds(person: Person) -> Person:
     return dataclasses.replace(person, rounds=())
 
 
-def _frames(ready: list, fps: float) -> Iterator[VideoFrame]:
-    for index, (people, kept, seconds), smoothed in ready:
-        tracked = tuple(TrackedPerson(track, person, smoothed[track]) for track, person in people)
+def _frames(ready: list, fps: float, roots: TrackRoots) -> Iterator[VideoFrame]:
+    for index, (people, placed, kept, seconds), smoothed in ready:
+        tracked = tuple(TrackedPerson(track, person, *roots.split(smoothed[track], placed[track]))
+                        for track, person in people)
         yield VideoFrame(index, index / fps, tracked, kept, seconds)

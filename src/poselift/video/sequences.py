@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..camera_space import place_root, placement_fields
+from ..camera_space import placement_fields
 from ..files import rounded
 from ..keypoints import Keypoints, read_keypoints
 from ..lifting.choice import lift_diagnostics, lifter_settings
 from .output import FrameLog
+from .placement import TrackRoots
 from .reading import frame_number
 from .smoothing import FrameSmoother, Smoothing
 
@@ -136,7 +137,7 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     # never has, which only the 3D model provides, count fully, as in a video
     trust = conversion.weights.copy()
     trust[:, [target.index(name) for name in conversion.missing]] = 1.0
-    smoother = FrameSmoother(smoothing, fps)
+    smoother, roots = FrameSmoother(smoothing, fps), TrackRoots(model.camera)
     source = {"input": {"path": str(path), "format": settings.format, "joint_set": stacked.joint_set.name,
                         "frames": len(frames), "fps": fps}}
     described = {**settings.options(), **lifter_settings(model.lifter),
@@ -146,11 +147,16 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     status, error = "interrupted", None
     try:
         for t, (poses, tracks) in enumerate(zip(kept, ids)):
-            entry = {track: (lifted.pose_3d[row[i]], trust[i]) for i, track in zip(poses, tracks)}
-            ready = smoother.push(t, entry)
-            for index, _, smoothed in ready + (smoother.finish() if t == len(kept) - 1 else []):
-                log.write_entry(_entry(index, fps, kept[index], ids[index], smoothed, row, lifted, conversion,
-                                       weights, model.camera))
+            entry, placed = {}, {}
+            for i, track in zip(poses, tracks):
+                pose, trusted, placed[track] = roots.stacked(track, lifted.pose_3d[row[i]], conversion.points[i],
+                                                             weights[i], trust[i])
+                entry[track] = (pose, trusted)
+            ready = smoother.push(t, entry, placed)
+            for index, placed_then, smoothed in ready + (smoother.finish() if t == len(kept) - 1 else []):
+                placements = {track: roots.split(smoothed[track], placed_then[track]) for track in smoothed}
+                log.write_entry(_entry(index, fps, kept[index], ids[index], placements, row, lifted, conversion,
+                                       weights))
         status = "complete"
     except Exception as failure:  # the caller's atomic write then drops the file, end line and all
         status, error = "failed", str(failure)
@@ -163,19 +169,18 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
     return log.frames, len(log.tracks), notes
 
 
-def _entry(index, fps, poses, tracks, smoothed, row, lifted, conversion, weights, camera) -> dict:
+def _entry(index, fps, poses, tracks, placements, row, lifted, conversion, weights) -> dict:
     """One frame's line of a keypoint sequence (the input's 2D where seen, else the lift's projection;
-    with a ``camera``, each smoothed pose placed in camera space)."""
+    ``placements``: each track's smoothed pose and camera-space root or None)."""
     people = []
     for i, track in zip(poses, tracks):
         r = row[i]
+        pose, root = placements[track]
         seen = weights[i] > 0
         joints_2d = np.where(seen[:, None], np.nan_to_num(conversion.points[i]), lifted.projected_2d[r])
         people.append({"track": track, "joints_2d": rounded(joints_2d, "px"),
                        "confidence": rounded(weights[i], "fraction"),
-                       "joints_3d_mm": rounded(smoothed[track], "mm"),
+                       "joints_3d_mm": rounded(pose, "mm"),
                        "joints_3d_frame_mm": rounded(lifted.pose_3d[r], "mm"), **lift_diagnostics(lifted, r),
-                       **placement_fields(None if camera is None else place_root(smoothed[track], joints_2d,
-                                                                                 weights[i], camera),
-                                          smoothed[track])})
+                       **placement_fields(root, pose)})
     return {"frame": index, "time_s": round(index / fps, 4), "people": people}
