@@ -119,8 +119,7 @@ def estimate_video(estimator: Estimator, video: Video, smoothing: Smoothing = SM
         poses, placed = {}, {}
         for track, person in people:
             trust = np.where(np.array(person.source) == "model", 1.0, person.confidence)
-            pose, weights, placed[track] = roots.stacked(track, person.pose_3d, person.joints_2d, person.confidence,
-                                                         trust)
+            pose, weights, placed[track] = roots.stacked(person.pose_3d, person.joints_2d, person.confidence, trust)
             poses[track] = (pose, weights)
         ready = smoother.push(index, poses, (people, placed, keep(image) if keep else None, seconds))
         seconds["smooth"] = time.perf_counter() - lifted

@@ -26,34 +26,30 @@ class TrackRoots:
 
     def __init__(self, camera: Camera | None) -> None:
         self.camera = camera
-        self._last: dict[int, np.ndarray] = {}  # each track's last root the 2D fixed
 
-    def stacked(self, track: int, pose_3d: np.ndarray, points_2d: np.ndarray, weights: np.ndarray,
+    def stacked(self, pose_3d: np.ndarray, points_2d: np.ndarray, weights: np.ndarray,
                 trust: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """A frame's pose and smoothing weights with the root appended, and whether the 2D fixed it.
 
         Args:
-            track: the track's id.
             pose_3d: (J, 3) root-relative pose, mm, view frame (as lifted, turned into the camera's view).
             points_2d, weights: (J, 2) pixels and (J,) weights the root is placed from.
             trust: (J,) the pose's smoothing weights.
 
         Returns:
             ``(J + 1, 3)`` the pose with the root (mm, OpenCV camera axes) as its last row,
-            ``(J + 1,)`` the weights with the root's, and whether the root was placed. Where the
-            2D does not fix it (:func:`~poselift.camera_space.place_root` gives NaN) the track's
-            last placed root, or the origin, stands in with weight 0, so that the smoother
-            leans on the frames around it. Without a camera: ``(pose_3d, trust, False)``.
+            ``(J + 1,)`` the weights with the root's: the mean weight of the joints it was
+            placed from, and whether the root was placed. Where the 2D does not fix it
+            (:func:`~poselift.camera_space.place_root` gives NaN) the root row is NaN, which the
+            smoother takes as no reading. Without a camera: ``(pose_3d, trust, False)``.
         """
         if self.camera is None:
             return pose_3d, trust, False
         root = place_root(pose_3d, points_2d, weights, self.camera)
         placed = bool(np.all(np.isfinite(root)))
-        if placed:
-            self._last[track] = root
-        else:
-            root = self._last.get(track, np.zeros(3))
-        return np.vstack([pose_3d, root]), np.append(trust, 1.0 if placed else 0.0), placed
+        seen = np.asarray(weights, dtype=np.float64)[np.isfinite(points_2d).all(-1) & (np.asarray(weights) > 0)]
+        certainty = float(np.clip(seen.mean(), 0.0, 1.0)) if placed else 1.0
+        return np.vstack([pose_3d, root]), np.append(trust, certainty), placed
 
     def split(self, smoothed: np.ndarray, placed: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """``(pose (J, 3), root (3,) or None)`` of a smoothed :meth:`stacked` array; the root is

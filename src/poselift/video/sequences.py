@@ -149,7 +149,7 @@ def lift_sequence(path: Path, out: Path, settings, model, smoothing: Smoothing, 
         for t, (poses, tracks) in enumerate(zip(kept, ids)):
             entry, placed = {}, {}
             for i, track in zip(poses, tracks):
-                pose, trusted, placed[track] = roots.stacked(track, lifted.pose_3d[row[i]], conversion.points[i],
+                pose, trusted, placed[track] = roots.stacked(lifted.pose_3d[row[i]], conversion.points[i],
                                                              weights[i], trust[i])
                 entry[track] = (pose, trusted)
             ready = smoother.push(t, entry, placed)

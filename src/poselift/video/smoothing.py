@@ -5,8 +5,9 @@ is a position with a velocity, driven by white acceleration noise of spectral de
 ``q`` (mm^2/s^3) and seen each frame with measurement noise ``r^2 / w`` (mm^2), where ``w``
 is the joint's weight, clipped to [:data:`MIN_WEIGHT`, 1]: in videos BlazePose's visibility of
 a detected joint, 1 for a joint only the 3D model provides. A joint the detector barely sees
-moves the estimate less. Time steps are in seconds, so the same
-settings hold at any frame rate.
+moves the estimate less. A coordinate given as NaN is no reading: the filter carries its
+prediction through that frame (and a track that starts without one starts from nothing known).
+Time steps are in seconds, so the same settings hold at any frame rate.
 
 Two modes:
 
@@ -51,6 +52,9 @@ MIN_WEIGHT = 0.05
 
 INITIAL_SPEED_MM_S = 1000.0
 """Standard deviation of the velocity before the first frame (a person moves at walking speed)."""
+
+UNKNOWN_POSITION_MM = 1.0e6
+"""Standard deviation of a position before its first reading, where a track starts without one."""
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,19 @@ class TrackSmoother:
         self._waiting: deque = deque()  # offline: (key, filtered state, predicted state) per frame
 
     def push(self, key, pose: np.ndarray, weights: np.ndarray | None = None) -> list[tuple[object, np.ndarray]]:
-        """Add a frame: ``pose`` (J, C) (millimetres for 3D), ``weights`` (J,) in [0, 1] or None (all 1)."""
+        """Add a frame: ``pose`` (J, C) (millimetres for 3D; NaN: no reading of that coordinate),
+        ``weights`` (J,) in [0, 1] or None (all 1)."""
         shape = pose.shape
         if self.smoothing.mode == "none":
             return [(key, pose)]
         z = np.asarray(pose, dtype=np.float64).reshape(-1)
         noise = self._noise(shape, weights)
+        unread = ~np.isfinite(z)
         predicted = None if self._state is None else self._predict(self._state)
-        self._state = self._start(z, noise) if predicted is None else self._update(predicted, z, noise)
+        if predicted is None:
+            self._state = self._start(np.where(unread, 0.0, z), np.where(unread, UNKNOWN_POSITION_MM ** 2, noise))
+        else:  # an unread coordinate: a reading at the prediction with infinite noise, so a gain of 0
+            self._state = self._update(predicted, np.where(unread, predicted[0], z), np.where(unread, np.inf, noise))
         if self.smoothing.mode == "causal":
             return [(key, self._state[0].reshape(shape))]
         self._waiting.append((key, self._state, predicted, shape))
