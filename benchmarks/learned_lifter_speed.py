@@ -16,6 +16,7 @@ network would cost. Prints a table and writes ``benchmarks/results/learned_lifte
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import time
@@ -91,7 +92,7 @@ def main() -> None:
          "seconds": best_of(lambda: [combined.lift(points[i], weights[i]) for i in range(50)], repeats=1)},
     ]
     for width in args.widths:
-        wider = LearnedLifter(args.weights, threads=2)
+        wider = copy.copy(learned)  # the same lifter but for its network
         wider.network = LifterNetwork(**{**learned.network.settings, "width": width}).eval()
         rows.append({"lifter": f"learned, untrained, {width} wide", "case": "batched", "frames": len(points),
                      "seconds": best_of(partial(wider.lift, points, weights))})

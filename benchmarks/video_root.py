@@ -50,7 +50,7 @@ def smoothed_roots(poses: np.ndarray, points: np.ndarray, weights: np.ndarray, c
                 out[t] = root
 
     for t in range(len(poses)):
-        stacked, trust, placed = roots.stacked(poses[t], points[t], weights[t], np.maximum(weights[t], 0.0))
+        stacked, trust, placed = roots.stacked(poses[t], points[t], weights[t], weights[t])
         keep(smoother.push(t, {1: (stacked, trust)}, placed))
     keep(smoother.finish())
     return out

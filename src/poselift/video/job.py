@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..batch.summary import Row
-from ..camera_space import PhotoCameras
+from ..camera_space import Camera, PhotoCameras
 from ..files import interruptions_held, raise_if_shared
 from .output import FrameLog
 from .pipeline import estimate_video
@@ -123,7 +123,7 @@ def finished_video(outputs: VideoOutputs, path: Path, settings: dict, options: V
     return tracks
 
 
-def _camera_of(cameras: PhotoCameras, video: dict):
+def _camera_of(cameras: PhotoCameras, video: dict) -> Camera | None:
     """The camera ``cameras`` gives a video whose header describes it as ``video`` (None without
     ``--focal-px`` or ``--fov``: then the header's size is not read)."""
     if cameras.focal_px is None and cameras.fov_deg is None:

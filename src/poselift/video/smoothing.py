@@ -121,12 +121,12 @@ class TrackSmoother:
             return [(key, pose)]
         z = np.asarray(pose, dtype=np.float64).reshape(-1)
         noise = self._noise(shape, weights)
-        unread = ~np.isfinite(z)
         predicted = None if self._state is None else self._predict(self._state)
-        if predicted is None:
-            self._state = self._start(np.where(unread, 0.0, z), np.where(unread, UNKNOWN_POSITION_MM ** 2, noise))
-        else:  # an unread coordinate: a reading at the prediction with infinite noise, so a gain of 0
-            self._state = self._update(predicted, np.where(unread, predicted[0], z), np.where(unread, np.inf, noise))
+        unread = ~np.isfinite(z)
+        if unread.any():  # no reading: the prediction with infinite noise (a gain of 0), or nothing known yet
+            z = np.where(unread, 0.0 if predicted is None else predicted[0], z)
+            noise = np.where(unread, UNKNOWN_POSITION_MM ** 2 if predicted is None else np.inf, noise)
+        self._state = self._start(z, noise) if predicted is None else self._update(predicted, z, noise)
         if self.smoothing.mode == "causal":
             return [(key, self._state[0].reshape(shape))]
         self._waiting.append((key, self._state, predicted, shape))
